@@ -13,16 +13,18 @@ __version__ = "0.1.0"
 
 
 def _ensure_legacy_keras() -> None:
+    os.environ["TF_USE_LEGACY_KERAS"] = "1"
     if "tensorflow" not in sys.modules:
-        os.environ["TF_USE_LEGACY_KERAS"] = "1"
         return
+    # TensorFlow resolves `tf.keras` lazily, on first access, from the environment variable:
+    # if nothing touched it yet, setting the variable above is still in time.
     import tensorflow as tf
 
-    keras_version = getattr(tf.keras, "__version__", "")
-    if not keras_version.startswith("2."):
+    bound = getattr(tf.keras, "__name__", "")
+    if not bound.startswith("tf_keras"):
         raise ImportError(
-            "tf_lsrec needs Keras 2 (tf_keras) but TensorFlow was imported before tf_lsrec with "
-            f"Keras {keras_version or '3'} bound to tf.keras. Fix: import tf_lsrec before tensorflow, "
+            "tf_lsrec needs Keras 2 (tf_keras) but TensorFlow was imported before tf_lsrec and "
+            f"tf.keras is already bound to Keras 3 ({bound}). Fix: import tf_lsrec before tensorflow, "
             "or set the environment variable TF_USE_LEGACY_KERAS=1 before starting Python "
             "(e.g. `export TF_USE_LEGACY_KERAS=1`), and make sure the tf-keras package is installed."
         )

@@ -85,9 +85,10 @@ _declare(
     sample_rate=S(float, 1.0, "item sampling rate in preprocessing", check=lambda x: 0 < x <= 1,
                   expect="in (0, 1]"),
     synthetic_interactions=S(int, 100_000, "size of the synthetic dataset", check=_pos, expect="> 0"),
-    time_unit=S(str, "ms_days", "how raw timestamps become time features: 'ms_days' = seconds/86400 "
-                "(Microsoft), 's' = seconds/86.4 (official CLSR quirk), 'ms' = milliseconds/86400000",
-                choices=("ms_days", "s", "ms")),
+    time_unit=S(str, "s", "unit of the raw timestamps: 's' seconds or 'ms' milliseconds",
+                choices=("s", "ms")),
+    time_unit_quirk=S(bool, False, "official CLSR code: second timestamps are divided by 86.4 "
+                      "(thousandths of a day) instead of 86400 (days); on for the CLSR yaml"),
     shuffle_buffer=S(int, 0, "training shuffle buffer in lines; 0 = whole file (Microsoft)",
                      check=_nonneg, expect=">= 0"),
 )
