@@ -1,0 +1,424 @@
+"""``SequentialModel``: the deeprec sequential base model on ``tfrs.Model``.
+
+A model is the shared part below plus an encoder supplied by the subclass:
+
+    batch (tf_lsrec.io contract) -> embeddings -> build_seq_output (subclass) [B, F]
+        -> MLP(layer_sizes) -> logit [B, 1] -> data loss (tfrs Ranking task) + regularisation
+        + model-specific losses (``extra_losses``)
+
+The public API mirrors Microsoft Recommenders (reference-behavior §3.10-3.11):
+``fit(train_file, valid_file, valid_num_ngs, eval_metric)``, ``run_eval(file, num_ngs)``,
+``predict(file, outfile)``, ``load_model(path)``; Keras-native ``model.compile(optimizer);
+model.fit(dataset)`` also works because ``compute_loss`` is the one place that defines the
+objective (TFRS convention).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_recommenders as tfrs
+import tf_keras as keras
+
+from tf_lsrec.evaluation.metrics import evaluate
+from tf_lsrec.io.pipeline import SequentialData
+from tf_lsrec.layers.initializers import get_initializer
+from tf_lsrec.layers.mlp import MLP
+from tf_lsrec.models.losses import make_data_loss
+from tf_lsrec.models.optimizers import make_optimizer
+from tf_lsrec.models.training import TrainingLog, print_flush
+from tf_lsrec.utils.files import atomic_path
+
+
+class SequentialModel(tfrs.Model):
+    """Base of every sequential model.
+
+    Args:
+        hparams: validated ``HParams`` (``tf_lsrec.prepare_hparams``); vocab paths must be set.
+        iterator_creator: accepted for Microsoft compatibility and ignored (training always runs
+            on the ``tf.data`` pipeline, ``tf_lsrec.io.SequentialData``).
+        seed: global seed for initialisers, shuffling and negative sampling (default
+            ``hparams.seed``).
+        data: an existing ``SequentialData`` (vocab lookups) to share; built from hparams if None.
+
+    Subclasses implement :meth:`build_seq_output` and may override :meth:`extra_losses` and
+    :meth:`embedding_regularization_rows`.
+    """
+
+    def __init__(self, hparams, iterator_creator=None, seed: int | None = None,
+                 data: SequentialData | None = None, graph=None):
+        super().__init__(name=hparams.model_type)
+        self.hparams = hparams
+        self.seed = hparams.seed if seed is None else seed
+        if self.seed is not None:
+            keras.utils.set_random_seed(self.seed)
+        self.data = data if data is not None else SequentialData(hparams)
+        sizes = self.data.vocab_sizes
+        self.initializer = get_initializer(hparams.init_method, hparams.init_value, seed=self.seed)
+        self.user_embedding = self._embedding(sizes["user"], hparams.user_embedding_dim, "user")
+        self.item_embedding = self._embedding(sizes["item"], hparams.item_embedding_dim, "item")
+        self.cate_embedding = self._embedding(sizes["cate"], hparams.cate_embedding_dim, "category")
+        self.embedding_dropout = keras.layers.Dropout(hparams.embedding_dropout)
+        self.head = self.mlp(hparams.layer_sizes, name="logit_mlp")
+        self.group_size = hparams.train_num_ngs + 1
+        self.task = tfrs.tasks.Ranking(
+            loss=make_data_loss(hparams.loss, self.group_size),
+            metrics=[keras.metrics.AUC(name="auc", from_logits=True)],
+        )
+        self.train_log: TrainingLog | None = None
+
+    # ------------------------------------------------------------------ building blocks
+    def _embedding(self, rows: int, dim: int, name: str) -> keras.layers.Embedding:
+        return keras.layers.Embedding(rows, dim, embeddings_initializer=self.initializer,
+                                      name=f"{name}_embedding")
+
+    def mlp(self, layer_sizes, output_units: int | None = 1, name: str | None = None) -> MLP:
+        """An ``fcn_net`` MLP configured from the shared activation / dropout / BN settings."""
+        hp = self.hparams
+        return MLP(
+            layer_sizes,
+            hp.activation[: len(layer_sizes)],
+            dropout_rates=hp.dropout[: len(layer_sizes)] if hp.user_dropout else None,
+            use_bn=hp.enable_BN,
+            output_units=output_units,
+            kernel_initializer=self.initializer,
+            name=name,
+        )
+
+    def embedding_tables(self) -> list[tf.Variable]:
+        """Variables excluded from the layer L2 term (regularised per touched row instead)."""
+        return [self.user_embedding.embeddings, self.item_embedding.embeddings,
+                self.cate_embedding.embeddings]
+
+    # ------------------------------------------------------------------ forward pass
+    def embed(self, batch: dict[str, tf.Tensor], training: bool) -> dict[str, tf.Tensor]:
+        """Look up embeddings (reference §3.3).
+
+        Returns ``user [B, Du]``, ``item [B, Di]``, ``cate [B, Dc]``, ``target [B, Di+Dc]``,
+        ``item_history [B, L, Di]``, ``cate_history [B, L, Dc]``, ``history [B, L, Di+Dc]``.
+        Padding positions look up row 0 (a trained row), as the reference does.
+        """
+        drop = self.hparams.embedding_dropout > 0
+        user = self.user_embedding(batch["users"])
+        item = self.item_embedding(batch["items"])
+        cate = self.cate_embedding(batch["cates"])
+        item_hist = self.item_embedding(batch["item_history"])
+        cate_hist = self.cate_embedding(batch["item_cate_history"])
+        target = tf.concat([item, cate], axis=-1)
+        if drop:  # CLSR code: dropout applied separately to each looked-up tensor
+            user = self.embedding_dropout(user, training=training)
+            item_hist = self.embedding_dropout(item_hist, training=training)
+            cate_hist = self.embedding_dropout(cate_hist, training=training)
+            target = self.embedding_dropout(target, training=training)
+        return {
+            "user": user,
+            "item": item,
+            "cate": cate,
+            "target": target,
+            "item_history": item_hist,
+            "cate_history": cate_hist,
+            "history": tf.concat([item_hist, cate_hist], axis=-1),
+        }
+
+    def build_seq_output(self, batch, emb, training) -> tf.Tensor | dict[str, tf.Tensor]:
+        """Model-specific encoder. Return ``[B, F]`` or a dict with ``"output"`` ``[B, F]`` and
+        any intermediate tensors the model's :meth:`extra_losses` needs."""
+        raise NotImplementedError
+
+    def forward(self, batch: dict[str, tf.Tensor], training: bool = False) -> dict[str, tf.Tensor]:
+        """Run the model; returns a dict with ``logits [B, 1]`` and the encoder's extras."""
+        emb = self.embed(batch, training)
+        out = self.build_seq_output(batch, emb, training)
+        if not isinstance(out, dict):
+            out = {"output": out}
+        out = dict(out)
+        if "logits" not in out:
+            out["logits"] = self.head(out["output"], training=training)
+        out["embeddings"] = emb
+        return out
+
+    def call(self, batch, training=False):
+        """Logits ``[B, 1]`` for a batch dict."""
+        return self.forward(batch, training=training)["logits"]
+
+    def predict_scores(self, batch, training=False):
+        """Probabilities ``[B, 1]`` (``sigmoid(logit)`` for classification)."""
+        logits = self(batch, training=training)
+        if self.hparams.method == "regression":
+            return logits
+        return tf.sigmoid(logits)
+
+    # ------------------------------------------------------------------ losses
+    def embedding_regularization_rows(self, batch) -> list[tf.Tensor]:
+        """Embedding rows penalised by the embedding L2/L1 terms: each distinct item/category
+        row touched by the batch, once (reference §3.3)."""
+        items = tf.unique(tf.concat([tf.reshape(batch["item_history"], [-1]),
+                                     batch["items"]], 0))[0]
+        cates = tf.unique(tf.concat([tf.reshape(batch["item_cate_history"], [-1]),
+                                     batch["cates"]], 0))[0]
+        return [tf.gather(self.item_embedding.embeddings, items),
+                tf.gather(self.cate_embedding.embeddings, cates)]
+
+    def layer_variables(self) -> list[tf.Variable]:
+        """Every trainable variable that is not an embedding table (biases and BN included)."""
+        tables = {id(v) for v in self.embedding_tables()}
+        return [v for v in self.trainable_variables if id(v) not in tables]
+
+    def regularization_loss(self, batch) -> tf.Tensor:
+        """``embed_l2 * Σ ½‖row‖² + layer_l2 * Σ ½‖W‖²`` (+ L1 terms), reference §3.6."""
+        hp = self.hparams
+        total = tf.constant(0.0)
+        rows = self.embedding_regularization_rows(batch) if (hp.embed_l2 or hp.embed_l1) else []
+        for r in rows:
+            if hp.embed_l2:
+                total += hp.embed_l2 * tf.nn.l2_loss(r)
+            if hp.embed_l1:
+                total += hp.embed_l1 * tf.reduce_sum(tf.abs(r))
+        if hp.layer_l2 or hp.layer_l1:
+            for w in self.layer_variables():
+                if hp.layer_l2:
+                    total += hp.layer_l2 * tf.nn.l2_loss(w)
+                if hp.layer_l1:
+                    total += hp.layer_l1 * tf.reduce_sum(tf.abs(w))
+        return total
+
+    def extra_losses(self, batch, outputs, training) -> dict[str, tf.Tensor]:
+        """Model-specific loss terms (e.g. CLSR contrastive / discrepancy), already weighted."""
+        return {}
+
+    def compute_loss_parts(self, batch, training: bool = False) -> dict[str, tf.Tensor]:
+        """All loss terms by name, plus ``total_loss``."""
+        outputs = self.forward(batch, training=training)
+        parts = {
+            "data_loss": self.task(labels=batch["labels"], predictions=outputs["logits"],
+                                   training=training),
+            "regular_loss": self.regularization_loss(batch),
+        }
+        parts.update(self.extra_losses(batch, outputs, training))
+        parts["total_loss"] = tf.add_n(list(parts.values()))
+        return parts
+
+    def compute_loss(self, inputs, training: bool = False) -> tf.Tensor:
+        """TFRS entry point: the objective optimised by ``fit`` and by Keras ``model.fit``."""
+        return self.compute_loss_parts(inputs, training=training)["total_loss"]
+
+    # ------------------------------------------------------------------ compiled steps
+    def _ensure_built(self) -> None:
+        if self.built and self.trainable_variables:
+            return
+        self.forward(dummy_batch(self.group_size, self.hparams.max_seq_length), training=False)
+
+    def _make_train_step(self):
+        optimizer = self.optimizer
+
+        def step(batch):
+            with tf.GradientTape() as tape:
+                parts = self.compute_loss_parts(batch, training=True)
+            variables = self.trainable_variables
+            grads = tape.gradient(parts["total_loss"], variables)
+            optimizer.apply_gradients(zip(grads, variables))
+            return parts
+
+        return tf.function(step, jit_compile=bool(self.hparams.jit_compile))
+
+    def _make_predict_step(self):
+        def step(batch):
+            return self.predict_scores(batch, training=False)
+
+        return tf.function(step)
+
+    # ------------------------------------------------------------------ Microsoft-style API
+    def fit(self, train_file=None, valid_file=None, valid_num_ngs: int | None = None,
+            eval_metric: str | None = None, *args, **kwargs):
+        """Train with validation and early stopping (reference §3.10).
+
+        With a ``tf.data.Dataset`` (or any non-path first argument) this is Keras' ``fit``.
+
+        Each epoch: one pass over ``train_file`` (shuffled, in-batch negatives), evaluation of
+        ``valid_file`` with ``valid_num_ngs`` negatives per positive, a checkpoint of the last
+        epoch (resume after interruption), and ``best_model`` when ``eval_metric`` improved.
+        Stops when the metric has not improved for ``EARLY_STOP`` epochs. The model keeps the
+        weights of the last epoch, as Microsoft's does; ``load_model(<MODEL_DIR>/best_model)``
+        restores the best.
+        """
+        if not isinstance(train_file, (str, os.PathLike)):
+            return super().fit(train_file, valid_file, *args, **kwargs)
+        hp = self.hparams
+        valid_num_ngs = hp.valid_num_ngs if valid_num_ngs is None else valid_num_ngs
+        eval_metric = eval_metric or hp.eval_metric
+        if valid_num_ngs < 1:
+            raise ValueError(f"valid_num_ngs must be >= 1, got {valid_num_ngs}")
+        if getattr(self, "optimizer", None) is None:
+            self.compile(optimizer=make_optimizer(hp))
+        self._ensure_built()
+        train_step = self._make_train_step()
+
+        model_dir = hp.MODEL_DIR
+        state = _FitState()
+        ckpt = tf.train.Checkpoint(model=self, optimizer=self.optimizer, epoch=state.epoch,
+                                   best_metric=state.best_metric, best_epoch=state.best_epoch)
+        manager = None
+        if model_dir:
+            os.makedirs(model_dir, exist_ok=True)
+            manager = tf.train.CheckpointManager(ckpt, os.path.join(model_dir, "last"),
+                                                 max_to_keep=1)
+            if manager.latest_checkpoint:
+                ckpt.restore(manager.latest_checkpoint)
+                print_flush(f"resumed from {manager.latest_checkpoint} "
+                            f"(epoch {int(state.epoch.numpy())})")
+        self.train_log = TrainingLog(hp.run_dir or model_dir, hp.SUMMARIES_DIR
+                                     if hp.write_tfevents else None)
+        self.history = []
+        start_epoch = int(state.epoch.numpy()) + 1
+        for epoch in range(start_epoch, hp.epochs + 1):
+            t0 = time.time()
+            sums: dict[str, float] = {}
+            steps = 0
+            dataset = self.data.train_dataset(train_file, seed=_epoch_seed(self.seed, epoch))
+            for batch in dataset:
+                parts = train_step(batch)
+                steps += 1
+                if steps % hp.show_step == 0 or steps == 1:
+                    values = {k: float(v) for k, v in parts.items()}
+                    print_flush(f"step {steps:d} , total_loss: {values['total_loss']:.4f}, "
+                                f"data_loss: {values['data_loss']:.4f}")
+                for k, v in parts.items():
+                    sums[k] = sums.get(k, 0.0) + float(v)
+            if steps == 0:
+                raise ValueError(
+                    f"{train_file}: no training batch of {hp.batch_size} instances; the file "
+                    "has fewer lines than batch_size (after the min_seq_length filter)"
+                )
+            train_seconds = time.time() - t0
+            t1 = time.time()
+            valid_res = self.run_eval(valid_file, valid_num_ngs)
+            eval_seconds = time.time() - t1
+            print_flush(f"eval valid at epoch {epoch}: "
+                        + ",".join(f"{k}:{v}" for k, v in valid_res.items()))
+            if eval_metric not in valid_res:
+                raise KeyError(f"eval_metric `{eval_metric}` is not among the validation metrics "
+                               f"{list(valid_res)}; add it to metrics / pairwise_metrics / "
+                               "weighted_metrics")
+            self.history.append((epoch, valid_res))
+            means = {k: v / steps for k, v in sums.items()}
+            self.train_log.write(epoch, {**means, "train_seconds": train_seconds,
+                                         "eval_seconds": eval_seconds,
+                                         "train_instances_per_s": steps * hp.batch_size
+                                         / max(train_seconds, 1e-9)},
+                                 valid_res)
+            improved = valid_res[eval_metric] > float(state.best_metric.numpy())
+            if improved:
+                state.best_metric.assign(valid_res[eval_metric])
+                state.best_epoch.assign(epoch)
+                if model_dir and hp.save_model:
+                    self.save_weights_checkpoint(os.path.join(model_dir, "best_model"))
+            state.epoch.assign(epoch)
+            if manager is not None:
+                manager.save(checkpoint_number=epoch)
+            if (not improved and hp.EARLY_STOP > 0
+                    and epoch - int(state.best_epoch.numpy()) >= hp.EARLY_STOP):
+                print_flush(f"early stop at epoch {epoch}!")
+                break
+        self.best_epoch = int(state.best_epoch.numpy())
+        self.best_metric = float(state.best_metric.numpy())
+        print_flush(f"best epoch: {self.best_epoch}")
+        return self
+
+    def _collect(self, filename, min_seq_length=None, with_users=False):
+        predict_step = self._make_predict_step()
+        preds, labels, users, weights = [], [], [], []
+        for batch in self.data.eval_dataset(filename, min_seq_length=min_seq_length):
+            preds.append(predict_step(batch).numpy().reshape(-1))
+            labels.append(batch["labels"].numpy().reshape(-1))
+            users.append(batch["users"].numpy().reshape(-1))
+            weights.append(batch["sample_weight"].numpy().reshape(-1))
+        if not preds:
+            raise ValueError(f"{filename}: no lines to evaluate")
+        keep = np.concatenate(weights) > 0
+        return (np.concatenate(preds)[keep], np.concatenate(labels)[keep],
+                np.concatenate(users)[keep])
+
+    def run_eval(self, filename, num_ngs: int) -> dict[str, float]:
+        """Metrics on a file of groups (1 positive + ``num_ngs`` negatives), reference §3.11.
+
+        Returns pointwise metrics (``metrics``), group metrics (``pairwise_metrics``) and
+        weighted per-user metrics (``weighted_metrics``) in that key order.
+        """
+        self._ensure_built()
+        preds, labels, users = self._collect(filename)
+        return evaluate(labels, preds, users, self.hparams, num_ngs)
+
+    def predict(self, infile, outfile=None, *args, **kwargs):
+        """Write one probability per line of ``infile`` to ``outfile`` (atomically).
+
+        With a ``tf.data.Dataset`` or tensors as first argument this is Keras' ``predict``.
+        """
+        if not isinstance(infile, (str, os.PathLike)) or outfile is None:
+            return super().predict(infile, *args, **kwargs)
+        self._ensure_built()
+        preds, _, _ = self._collect(infile, min_seq_length=1)
+        with atomic_path(outfile) as tmp, open(tmp, "w", encoding="utf-8") as f:
+            f.write("\n".join(repr(float(p)) for p in preds))
+            f.write("\n")
+        return self
+
+    # ------------------------------------------------------------------ persistence
+    def save_weights_checkpoint(self, prefix: str) -> str:
+        """Write model weights to a TF checkpoint ``prefix`` (``prefix.index`` + data files)."""
+        self._ensure_built()
+        return tf.train.Checkpoint(model=self).write(prefix)
+
+    def load_model(self, path: str | None = None):
+        """Restore weights from a checkpoint prefix (default ``hparams.load_saved_model``).
+
+        Accepts a prefix written by ``fit`` (``<MODEL_DIR>/best_model``) or a directory holding
+        ``tf.train.CheckpointManager`` checkpoints.
+        """
+        path = path or self.hparams.load_saved_model
+        if path and os.path.isdir(path):
+            path = tf.train.latest_checkpoint(path) or path
+        if not path or not tf.io.gfile.exists(f"{path}.index"):
+            raise OSError(f"Failed to find any matching files for {path}")
+        self._ensure_built()
+        tf.train.Checkpoint(model=self).read(path).expect_partial()
+        return self
+
+    def get_config(self) -> dict[str, Any]:
+        return {"hparams": self.hparams.values()}
+
+
+class _FitState:
+    """Epoch bookkeeping kept in the checkpoint so an interrupted ``fit`` resumes."""
+
+    def __init__(self):
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        self.best_metric = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="best_metric")
+        self.best_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="best_epoch")
+
+
+def dummy_batch(rows: int, max_seq_length: int) -> dict[str, tf.Tensor]:
+    """A batch of zeros in the ``tf_lsrec.io`` contract, used to create variables."""
+    seq = [rows, max_seq_length]
+    return {
+        "labels": tf.zeros([rows, 1], tf.float32),
+        "users": tf.zeros([rows], tf.int32),
+        "items": tf.zeros([rows], tf.int32),
+        "cates": tf.zeros([rows], tf.int32),
+        "item_history": tf.zeros(seq, tf.int32),
+        "item_cate_history": tf.zeros(seq, tf.int32),
+        "mask": tf.ones(seq, tf.float32),
+        "time": tf.zeros([rows], tf.float64),
+        "time_history": tf.zeros(seq, tf.float64),
+        "time_diff": tf.zeros(seq, tf.float32),
+        "time_from_first_action": tf.zeros(seq, tf.float32),
+        "time_to_now": tf.zeros(seq, tf.float32),
+        "sample_weight": tf.ones([rows], tf.float32),
+    }
+
+
+def _epoch_seed(seed: int | None, epoch: int) -> int | None:
+    return None if seed is None else seed * 1000 + epoch

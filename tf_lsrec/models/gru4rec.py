@@ -1,0 +1,27 @@
+"""GRU4Rec as in Microsoft Recommenders' ``GRUModel`` (reference-behavior §5.4).
+
+    h = final state of a TF1 GRU over [item_j ; cate_j] (length ℓ)   [B, H]
+    output [h ; e_t]                                                 [B, H+Di+Dc]
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from tf_lsrec.layers.sequence_encoder import SequenceEncoder
+from tf_lsrec.models.base import SequentialModel
+
+
+class GRU4RecModel(SequentialModel):
+    """A GRU over the history; its last state is the user representation."""
+
+    def __init__(self, hparams, iterator_creator=None, seed=None, **kwargs):
+        super().__init__(hparams, iterator_creator, seed=seed, **kwargs)
+        self.rnn = SequenceEncoder("gru", hparams.hidden_size, name="gru")
+
+    def build_seq_output(self, batch, emb, training):
+        _, state = self.rnn(emb["history"], batch["mask"], training=training)
+        return tf.concat([state, emb["target"]], axis=-1)
+
+
+GRUModel = GRU4RecModel

@@ -1,0 +1,77 @@
+"""SLi-Rec (Yu et al., IJCAI'19) as in Microsoft Recommenders (reference-behavior §5.3).
+
+    long-term   u_l = Σ_j PlainAttention([item_j ; cate_j])                       [B, Di+Dc]
+    short-term  O   = Time4LSTM([item_j ; time_from_first_action_j ; time_to_now_j])  [B, L, H]
+                u_s = Σ_j AttentionPooling(query=e_t, keys=O)                    [B, H]
+    fusion      α   = σ(MLP_att([e_t ; u_l ; u_s ; τ]))                          [B, 1]
+                u   = α u_l + (1 − α) u_s                                        [B, H]
+    output      [u ; e_t]                                                        [B, H+Di+Dc]
+
+``τ`` is ``time_to_now[:, L-1]`` (the last *slot*, padding for short histories: the reference quirk,
+``fusion_time_feature: last_column``) or the last real event (``last_event``). The long-term
+attention ignores the mask as the reference does unless ``mask_long_attention`` is set.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from tf_lsrec.layers.attention import AttentionPooling, PlainAttention
+from tf_lsrec.layers.sequence_encoder import SequenceEncoder
+from tf_lsrec.models.base import SequentialModel
+
+
+def last_time_to_now(batch, mode: str) -> tf.Tensor:
+    """The fusion gate's time feature ``[B, 1]``: the last column, or the last real event."""
+    ttn = batch["time_to_now"]
+    if mode == "last_column":
+        return ttn[:, -1:]
+    length = tf.cast(tf.reduce_sum(batch["mask"], axis=1), tf.int32)
+    idx = tf.maximum(length - 1, 0)
+    return tf.gather(ttn, idx, batch_dims=1)[:, None]
+
+
+class SLIRECModel(SequentialModel):
+    """SLi-Rec: attentive long-term user vector + time-aware LSTM short-term vector, gated."""
+
+    def __init__(self, hparams, iterator_creator=None, seed=None, **kwargs):
+        super().__init__(hparams, iterator_creator, seed=seed, **kwargs)
+        hp = hparams
+        dh = hp.item_embedding_dim + hp.cate_embedding_dim
+        if hp.hidden_size != dh:
+            raise ValueError(
+                f"SLi-Rec mixes the long-term vector ({dh} = item_embedding_dim + "
+                f"cate_embedding_dim) with the short-term one (hidden_size = {hp.hidden_size}); "
+                "they must be equal"
+            )
+        self.long_attention = PlainAttention(
+            attention_size=hp.attention_size, use_mask=hp.mask_long_attention,
+            kernel_initializer=self.initializer, name="long_term_attention")
+        self.short_rnn = SequenceEncoder("time4lstm", hp.hidden_size, name="short_term_rnn")
+        self.short_attention = self.attention_pooling("short_term_attention")
+        self.fusion_gate = self.mlp(hp.att_fcn_layer_sizes, name="fusion_gate")
+
+    def attention_pooling(self, name: str) -> AttentionPooling:
+        hp = self.hparams
+        n = len(hp.att_fcn_layer_sizes)
+        return AttentionPooling(
+            hp.att_fcn_layer_sizes, hp.activation[:n],
+            dropout_rates=hp.dropout[:n] if hp.user_dropout else None,
+            use_bn=hp.enable_BN, kernel_initializer=self.initializer, name=name)
+
+    def build_seq_output(self, batch, emb, training):
+        mask = batch["mask"]
+        u_long, _ = self.long_attention(emb["history"], mask)
+        rnn_in = tf.concat([emb["item_history"],
+                            batch["time_from_first_action"][..., None],
+                            batch["time_to_now"][..., None]], axis=-1)
+        outputs, _ = self.short_rnn(rnn_in, mask, training=training)
+        u_short, _ = self.short_attention(emb["target"], outputs, mask, training=training)
+        tau = last_time_to_now(batch, self.hparams.fusion_time_feature)
+        gate_in = tf.concat([emb["target"], u_long, u_short, tau], axis=-1)
+        alpha = tf.sigmoid(self.fusion_gate(gate_in, training=training))
+        user = alpha * u_long + (1.0 - alpha) * u_short
+        return {"output": tf.concat([user, emb["target"]], axis=-1), "alpha": alpha}
+
+
+SLI_RECModel = SLIRECModel

@@ -1,0 +1,47 @@
+"""Training-loop bookkeeping: per-epoch CSV log and optional TensorBoard scalars."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sys
+
+import tensorflow as tf
+
+from tf_lsrec.utils.files import atomic_write_text
+
+
+def print_flush(message: str) -> None:
+    print(message, flush=True)
+    sys.stdout.flush()
+
+
+class TrainingLog:
+    """Writes ``training_log.csv`` (one row per epoch: train loss parts, speed, valid metrics)
+    into ``log_dir`` and, if ``summaries_dir`` is given, TensorBoard scalars (per epoch, not per
+    step: the reference's per-step histograms dominated its training time)."""
+
+    def __init__(self, log_dir: str | None, summaries_dir: str | None = None):
+        self.rows: list[dict[str, float]] = []
+        self.path = os.path.join(log_dir, "training_log.csv") if log_dir else None
+        self.writer = tf.summary.create_file_writer(summaries_dir) if summaries_dir else None
+
+    def write(self, epoch: int, train: dict[str, float], valid: dict[str, float]) -> None:
+        row = {"epoch": epoch, **{f"train_{k}" if not k.startswith("train") else k: v
+                                  for k, v in train.items()},
+               **{f"valid_{k}": v for k, v in valid.items()}}
+        self.rows.append(row)
+        if self.path:
+            buf = io.StringIO()
+            fields = list(dict.fromkeys(k for r in self.rows for k in r))
+            writer = csv.DictWriter(buf, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(self.rows)
+            atomic_write_text(self.path, buf.getvalue())
+        if self.writer is not None:
+            with self.writer.as_default():
+                for k, v in row.items():
+                    if k != "epoch":
+                        tf.summary.scalar(k, v, step=epoch)
+            self.writer.flush()

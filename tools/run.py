@@ -1,0 +1,121 @@
+"""Train, evaluate and (optionally) export a model from a YAML file.
+
+    python tools/run.py --yaml hparams/sli_rec.yaml
+    python tools/run.py --yaml hparams/clsr.yaml --set train.epochs=2 --set model.hidden_size=40
+    python tools/run.py --yaml hparams/gru4rec.yaml --export exports/
+
+Without data paths in the YAML, the dataset named by ``data.dataset`` (default ml-100k) is prepared
+into the cache on first use. Writes ``hparams.yaml`` (resolved), ``training_log.csv`` and
+``results.json`` into the run directory and prints the test metrics as a table.
+"""
+
+from __future__ import annotations
+
+import _bootstrap  # noqa: F401  (legacy Keras, repo on sys.path)
+
+import argparse
+import datetime as _dt
+import json
+import os
+import platform
+import sys
+import time
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--yaml", required=True, help="hyper-parameter file (data/model/train/info)")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override a hyper-parameter (repeatable), e.g. --set train.epochs=2")
+    p.add_argument("--run-dir", help="output directory (default runs/<model>-<timestamp>)")
+    p.add_argument("--export", metavar="DIR", help="also export a SavedModel to DIR/<model>/<n>/")
+    p.add_argument("--only-test", action="store_true",
+                   help="skip training; restore MODEL_DIR/best_model and evaluate the test file")
+    return p.parse_args(argv)
+
+
+def format_table(rows: dict[str, dict[str, float]]) -> str:
+    """A plain-text table: one row per split, one column per metric."""
+    metrics = list(dict.fromkeys(k for r in rows.values() for k in r))
+    width = max(8, *(len(m) for m in metrics))
+    head = f"{'split':<8}" + "".join(f"{m:>{width + 2}}" for m in metrics)
+    lines = [head, "-" * len(head)]
+    for split, r in rows.items():
+        cells = "".join(
+            f"{r[m]:>{width + 2}.4f}" if m in r else " " * (width + 2) for m in metrics
+        )
+        lines.append(f"{split:<8}{cells}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    import tensorflow as tf
+
+    import tf_lsrec
+    from tf_lsrec.data.prepare import prepare_data
+    from tf_lsrec.hparams import check_required_keys, prepare_hparams
+    from tf_lsrec.models import get_model_class
+    from tf_lsrec.utils.files import atomic_write_text
+
+    hp = prepare_hparams(args.yaml, overrides=args.set)
+    t0 = time.time()
+    paths = prepare_data(hp)
+    hp.update(**paths.as_hparams())
+    prepare_seconds = time.time() - t0
+    check_required_keys(hp)
+
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_dir = args.run_dir or hp.run_dir or os.path.join("runs", f"{hp.model_type}-{stamp}")
+    os.makedirs(run_dir, exist_ok=True)
+    hp.update(run_dir=run_dir)
+    if not hp.MODEL_DIR:
+        hp.update(MODEL_DIR=os.path.join(run_dir, "model"))
+    if hp.write_tfevents and not hp.SUMMARIES_DIR:
+        hp.update(SUMMARIES_DIR=os.path.join(run_dir, "summaries"))
+    hp.save_yaml(os.path.join(run_dir, "hparams.yaml"))
+
+    model = get_model_class(hp.model_type)(hp)
+    fit_seconds = 0.0
+    if not args.only_test:
+        t0 = time.time()
+        model.fit(hp.train_file, hp.valid_file, valid_num_ngs=hp.valid_num_ngs,
+                  eval_metric=hp.eval_metric)
+        fit_seconds = time.time() - t0
+    best = os.path.join(hp.MODEL_DIR, "best_model")
+    if os.path.exists(best + ".index"):
+        model.load_model(best)
+    t0 = time.time()
+    valid = model.run_eval(hp.valid_file, hp.valid_num_ngs)
+    test = model.run_eval(hp.test_file, hp.test_num_ngs)
+    eval_seconds = time.time() - t0
+
+    results = {
+        "model": hp.model_type,
+        "yaml": args.yaml,
+        "overrides": args.set,
+        "command": " ".join([os.path.basename(sys.executable), "tools/run.py", *sys.argv[1:]]),
+        "best_epoch": getattr(model, "best_epoch", None),
+        "valid_metrics": valid,
+        "test_metrics": test,
+        "timings": {"prepare_seconds": prepare_seconds, "fit_seconds": fit_seconds,
+                    "eval_seconds": eval_seconds},
+        "data": paths.as_hparams(),
+        "hparams": hp.values(),
+        "versions": {"tf_lsrec": tf_lsrec.__version__, "tensorflow": tf.__version__,
+                     "python": platform.python_version()},
+    }
+    if args.export:
+        from tf_lsrec.serving import export
+
+        results["export_dir"] = export(model, args.export)
+    atomic_write_text(os.path.join(run_dir, "results.json"),
+                      json.dumps(results, indent=1, default=str))
+    print()
+    print(f"{hp.model_type} on {os.path.dirname(hp.test_file)} (run dir {run_dir})")
+    print(format_table({"valid": valid, "test": test}))
+    return results
+
+
+if __name__ == "__main__":
+    main()
