@@ -1,0 +1,9 @@
+"""Microsoft Recommenders import paths, so a deeprec script needs only its imports changed.
+
+Replace ``recommenders.models.deeprec`` by ``tf_lsrec.compat.deeprec``::
+
+    from tf_lsrec.compat.deeprec.deeprec_utils import prepare_hparams
+    from tf_lsrec.compat.deeprec.models.sequential.sli_rec import SLI_RECModel
+    from tf_lsrec.compat.deeprec.models.sequential.gru import GRUModel
+    from tf_lsrec.compat.deeprec.io.sequential_iterator import SequentialIterator
+"""

@@ -1,0 +1,140 @@
+"""YAML hyper-parameters: flattening, precedence, validation messages."""
+
+import glob
+import os
+
+import pytest
+
+from tf_lsrec.hparams import HParamsError, canonical_model_type, parse_override, prepare_hparams
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def write(tmp_path, text, name="hp.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+BASE = """
+data:
+    user_vocab: u.pkl
+    item_vocab: i.pkl
+    cate_vocab: c.pkl
+model:
+    model_type: sli_rec
+    hidden_size: 40
+train:
+    epochs: 3
+    learning_rate: 0.01
+info:
+    show_step: 7
+"""
+
+
+def test_sections_are_flattened_and_defaults_filled(tmp_path):
+    hp = prepare_hparams(write(tmp_path, BASE))
+    assert hp.epochs == 3 and hp.learning_rate == 0.01 and hp.show_step == 7
+    assert hp.user_vocab == "u.pkl"
+    assert hp.batch_size == 400  # declared default
+    assert hp.embed_l2 == 0.0
+    assert hp.model_type == "sli_rec"
+
+
+def test_precedence_file_then_kwargs_then_set(tmp_path):
+    path = write(tmp_path, BASE)
+    assert prepare_hparams(path).epochs == 3
+    assert prepare_hparams(path, epochs=5).epochs == 5
+    hp = prepare_hparams(path, overrides=["train.epochs=9"], epochs=5)
+    assert hp.epochs == 9
+    hp = prepare_hparams(path, overrides=["hidden_size=64", "model.layer_sizes=[8, 4]"])
+    assert hp.hidden_size == 64 and hp.layer_sizes == [8, 4]
+
+
+def test_unknown_key_names_file_and_nearest_key(tmp_path):
+    path = write(tmp_path, BASE.replace("hidden_size: 40", "hiden_size: 40"))
+    with pytest.raises(HParamsError) as e:
+        prepare_hparams(path)
+    msg = str(e.value)
+    assert path in msg and "`hiden_size`" in msg and "did you mean `hidden_size`" in msg
+
+
+def test_unknown_kwarg_and_set_key():
+    with pytest.raises(HParamsError, match="unknown hyper-parameter `epoch`.*`epochs`"):
+        prepare_hparams(None, model_type="gru4rec", epoch=3)
+    with pytest.raises(HParamsError, match="unknown hyper-parameter `learning_rat`"):
+        prepare_hparams(None, model_type="gru4rec", overrides=["train.learning_rat=0.1"])
+
+
+def test_unknown_section(tmp_path):
+    path = write(tmp_path, BASE + "trian:\n    epochs: 2\n")
+    with pytest.raises(HParamsError, match="unknown section `trian`.*did you mean `train`"):
+        prepare_hparams(path)
+
+
+def test_wrong_type_names_key_value_and_expectation(tmp_path):
+    path = write(tmp_path, BASE.replace("epochs: 3", "epochs: three"))
+    with pytest.raises(HParamsError) as e:
+        prepare_hparams(path)
+    msg = str(e.value)
+    assert "`epochs`" in msg and "'three'" in msg and "expected int" in msg and path in msg
+    with pytest.raises(HParamsError, match="`layer_sizes`.*expected list"):
+        prepare_hparams(None, model_type="gru4rec", layer_sizes=100)
+
+
+def test_out_of_range_and_choices():
+    with pytest.raises(HParamsError, match=r"`learning_rate`.*-0\.1.*out of range; expected > 0"):
+        prepare_hparams(None, model_type="gru4rec", learning_rate=-0.1)
+    with pytest.raises(HParamsError, match=r"`optimizer`.*'adamw'.*expected one of"):
+        prepare_hparams(None, model_type="gru4rec", optimizer="adamw")
+    with pytest.raises(HParamsError, match=r"`contrastive_pairs`"):
+        prepare_hparams(None, model_type="clsr", contrastive_pairs=[1, 5])
+
+
+def test_ints_accepted_for_floats_and_01_for_bools():
+    hp = prepare_hparams(None, model_type="gru4rec", embed_l2=0, user_dropout=1)
+    assert hp.embed_l2 == 0.0 and isinstance(hp.embed_l2, float)
+    assert hp.user_dropout is True
+
+
+def test_missing_model_type_and_required_keys(tmp_path):
+    with pytest.raises(HParamsError, match="`model_type`.*must be set"):
+        prepare_hparams(write(tmp_path, "train:\n    epochs: 1\n"))
+    from tf_lsrec.compat.deeprec.deeprec_utils import prepare_hparams as ms_prepare
+
+    with pytest.raises(HParamsError, match="`user_vocab`.*must be set for model_type `gru4rec`"):
+        ms_prepare(None, model_type="GRU4REC")
+
+
+def test_activation_list_must_cover_longest_mlp():
+    with pytest.raises(HParamsError, match="`activation` has 1 entries"):
+        prepare_hparams(None, model_type="gru4rec", activation=["relu"])
+
+
+def test_model_type_aliases():
+    assert canonical_model_type("GRU") == "gru4rec"
+    assert canonical_model_type("Sli_rec") == "sli_rec"
+    assert canonical_model_type("A2SVD") == "a2svd"
+
+
+def test_parse_override_errors():
+    assert parse_override("train.epochs=2") == ("epochs", 2)
+    assert parse_override("metrics=['auc']") == ("metrics", ["auc"])
+    with pytest.raises(HParamsError, match="expected KEY=VALUE"):
+        parse_override("epochs")
+    with pytest.raises(HParamsError, match="belongs to section `train`, not `model`"):
+        parse_override("model.epochs=2")
+
+
+def test_resolved_dump_round_trips(tmp_path):
+    hp = prepare_hparams(write(tmp_path, BASE), epochs=4)
+    out = tmp_path / "resolved.yaml"
+    hp.save_yaml(str(out))
+    again = prepare_hparams(str(out))
+    assert again.values() == hp.values()
+
+
+@pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(ROOT, "hparams", "*.yaml"))))
+def test_shipped_yamls_are_valid(path):
+    hp = prepare_hparams(path)
+    assert hp.model_type

@@ -1,0 +1,1 @@
+"""Mirror of ``recommenders.models.deeprec`` (see ``tf_lsrec.compat``)."""

@@ -1,0 +1,1 @@
+from tf_lsrec.io.iterator import SequentialIterator  # noqa: F401

@@ -1,0 +1,1 @@
+from tf_lsrec.models.base import SequentialModel as SequentialBaseModel  # noqa: F401
