@@ -1,0 +1,301 @@
+"""``tf.data`` pipelines over 8-column sequential files (reference-behavior §2.4, §2.5).
+
+Lines are streamed with ``TextLineDataset``, batched first and parsed per batch with vectorised
+ops (``decode_csv``, ``tf.strings.split``, hash-table lookups, ragged time features). Training
+draws the in-batch negatives in the graph with stateless random ops. Every batch follows the
+batch contract of docs/architecture.md and has static shapes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import tensorflow as tf
+
+from tf_lsrec.io.features import build_features, time_divisor
+from tf_lsrec.io.lookup import VocabLookup
+from tf_lsrec.io.validate import FileStats, SequentialFormatError, validate_file
+
+__all__ = [
+    "FileStats",
+    "SequentialData",
+    "SequentialFormatError",
+    "parse_lines",
+    "sample_negatives",
+    "validate_file",
+]
+
+log = logging.getLogger(__name__)
+
+_RECORD_DEFAULTS = [
+    tf.constant([], tf.float32),  # label
+    tf.constant([], tf.string),  # user
+    tf.constant([], tf.string),  # item
+    tf.constant([], tf.string),  # category
+    tf.constant([], tf.float64),  # timestamp
+    tf.constant([], tf.string),  # item history
+    tf.constant([], tf.string),  # category history
+    tf.constant([], tf.string),  # time history
+]
+_FILTER_CHUNK = 4096
+
+
+def parse_lines(lines: tf.Tensor) -> dict[str, Any]:
+    """Parse a batch of 8-column lines (string ``[B]``) into the raw dict of ``build_features``.
+
+    Returns ``labels`` float32 ``[B]``, ``users``/``items``/``cates`` string ``[B]``, ``time``
+    float64 ``[B]``, ``item_history``/``cate_history`` ragged string ``[B, (n)]`` and
+    ``time_history`` ragged float64 ``[B, (n)]``.
+    """
+    label, user, item, cate, time, hist_i, hist_c, hist_t = tf.io.decode_csv(
+        lines, _RECORD_DEFAULTS, field_delim="\t", use_quote_delim=False
+    )
+    return {
+        "labels": label,
+        "users": user,
+        "items": item,
+        "cates": cate,
+        "time": time,
+        "item_history": tf.strings.split(hist_i, ","),
+        "cate_history": tf.strings.split(hist_c, ","),
+        "time_history": tf.strings.to_number(tf.strings.split(hist_t, ","), tf.float64),
+    }
+
+
+def _history_lengths(lines: tf.Tensor) -> tf.Tensor:
+    """Untruncated history length of each line (string ``[B]`` -> int64 ``[B]``)."""
+    fields = tf.strings.split(lines, "\t")
+    hist = fields[:, 5:6].to_tensor(default_value="", shape=[None, 1])[:, 0]
+    return tf.strings.split(hist, ",").row_lengths()
+
+
+def sample_negatives(
+    items: tf.Tensor, num_ngs: int, seed: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """In-batch negatives of §2.5, exactly distributed as Microsoft's rejection sampling.
+
+    For each instance ``i`` draws ``num_ngs`` indices uniformly, with replacement, among the
+    batch instances ``r`` with ``items[r] != items[i]`` (picking the ``u``-th such index, which
+    is what rejection sampling converges to, without a loop).
+
+    Args:
+        items: int32 ``[N]`` target item indices of the batch.
+        num_ngs: ``K``.
+        seed: int ``[2]`` seed of the stateless random op.
+
+    Returns:
+        ``(indices int32 [N, K], has_negative bool [N])``. Where an instance has no valid
+        negative (every target in the batch equals it) its indices are 0 and ``has_negative``
+        is False; the caller substitutes a fallback and counts it.
+    """
+    n = tf.shape(items)[0]
+    differs = tf.not_equal(items[None, :], items[:, None])  # [N, N]
+    cums = tf.cumsum(tf.cast(differs, tf.int32), axis=1)  # [N, N]
+    count = cums[:, -1]  # [N]
+    u = tf.random.stateless_uniform([n, num_ngs], seed=seed, dtype=tf.float32)
+    rank = tf.cast(tf.floor(u * tf.cast(count[:, None], tf.float32)), tf.int32)
+    rank = tf.minimum(rank, tf.maximum(count[:, None] - 1, 0))  # guard float rounding
+    idx = tf.searchsorted(cums, rank + 1, side="left", out_type=tf.int32)  # [N, K]
+    has_negative = count > 0
+    idx = tf.where(has_negative[:, None], idx, tf.zeros_like(idx))
+    return idx, has_negative
+
+
+class SequentialData:
+    """Training and evaluation datasets for one set of hyper-parameters and vocabularies.
+
+    Args:
+        hparams: an ``HParams`` (``batch_size``, ``eval_batch_size``, ``max_seq_length``,
+            ``min_seq_length``, ``train_num_ngs``, ``shuffle_buffer``, ``seed``, ``time_unit``,
+            ``time_unit_quirk`` and the vocab paths are read).
+        lookup: a ``VocabLookup``; loaded from ``hparams.user_vocab/item_vocab/cate_vocab``
+            when None.
+    """
+
+    def __init__(self, hparams: Any, lookup: VocabLookup | None = None):
+        self.hparams = hparams
+        if lookup is None:
+            missing = [k for k in ("user_vocab", "item_vocab", "cate_vocab") if not hparams.get(k)]
+            if missing:
+                raise ValueError(
+                    f"SequentialData needs vocab files: hparams {missing} not set (section `data`)"
+                )
+            lookup = VocabLookup.from_files(
+                hparams.user_vocab, hparams.item_vocab, hparams.cate_vocab
+            )
+        self.lookup = lookup
+        self.divisor = time_divisor(hparams)
+        self.max_seq_length = int(hparams.max_seq_length)
+        self._stats: dict[tuple, FileStats] = {}
+        self._fallbacks = tf.Variable(0, dtype=tf.int64, trainable=False, name="neg_fallbacks")
+
+    # ------------------------------------------------------------------ bookkeeping
+    @property
+    def vocab_sizes(self) -> dict[str, int]:
+        """Embedding table sizes ``dict(user=, item=, cate=)``."""
+        return self.lookup.sizes
+
+    @property
+    def negative_fallbacks(self) -> int:
+        """Instances so far with no valid in-batch negative (all batch targets equal theirs).
+
+        Their negatives are item 0 / category 0 (the default / unknown row)."""
+        return int(self._fallbacks.numpy())
+
+    def file_stats(self, path: str | os.PathLike) -> FileStats:
+        """``validate_file`` once per file (cached on path, size and mtime); logs unknown ids."""
+        path = os.fspath(path)
+        st = os.stat(path)
+        key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
+        if key not in self._stats:
+            stats = validate_file(path, self.lookup)
+            self._stats[key] = stats
+            if any(stats.unknown.values()):
+                log.warning(
+                    "%s: ids missing from the vocab are mapped to index 0 (Microsoft convention): "
+                    "%s",
+                    path,
+                    stats.unknown_summary(),
+                )
+        return self._stats[key]
+
+    def _filtered(self, ds: tf.data.Dataset, min_len: int) -> tf.data.Dataset:
+        def keep(lines):
+            return tf.boolean_mask(lines, _history_lengths(lines) >= min_len)
+
+        return ds.batch(_FILTER_CHUNK).map(keep, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
+
+    def _lines(self, path: str, min_len: int, purpose: str) -> tuple[tf.data.Dataset, int]:
+        stats = self.file_stats(path)
+        ds = tf.data.TextLineDataset(path)
+        skipped = stats.lines_shorter_than(min_len)
+        if skipped:
+            log.info(
+                "%s (%s): %d of %d lines skipped (history shorter than min_seq_length=%d)",
+                path,
+                purpose,
+                skipped,
+                stats.lines,
+                min_len,
+            )
+            ds = self._filtered(ds, min_len)
+        return ds, stats.lines - skipped
+
+    # ------------------------------------------------------------------ training
+    def train_dataset(
+        self,
+        file: str | os.PathLike,
+        num_ngs: int | None = None,
+        seed: int | None = None,
+        shuffle: bool = True,
+    ) -> tf.data.Dataset:
+        """Training batches with in-batch negatives (§2.5), ``B = batch_size * (K + 1)`` rows.
+
+        Lines are shuffled (``shuffle_buffer``, 0 = whole file; reshuffled each iteration),
+        filtered by ``min_seq_length``, grouped into ``batch_size`` instances (the remainder
+        is dropped and reported), and each instance becomes ``K + 1`` rows: the positive, then
+        ``K`` negatives. The same ``seed`` gives the same batches.
+        """
+        hp = self.hparams
+        path = os.fspath(file)
+        k = int(hp.train_num_ngs if num_ngs is None else num_ngs)
+        if k < 1:
+            raise ValueError(f"train_dataset: num_ngs = {k}; expected >= 1 (use eval_dataset)")
+        seed = hp.get("seed") if seed is None else seed
+        batch = int(hp.batch_size)
+        ds, kept = self._lines(path, int(hp.min_seq_length), "train")
+        if kept < batch:
+            raise ValueError(
+                f"{path}: {kept} usable training lines, fewer than batch_size={batch}; every "
+                "training batch must be full (static shapes); lower batch_size"
+            )
+        dropped = kept % batch
+        if dropped:
+            log.info(
+                "%s: last %d lines of each epoch dropped (batch_size=%d)", path, dropped, batch
+            )
+        if shuffle:
+            buffer = int(hp.shuffle_buffer) or max(kept, 1)
+            ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+        ds = ds.batch(batch, drop_remainder=True)
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        ds = tf.data.Dataset.zip((ds, seeds))
+        ds = ds.map(
+            lambda lines, s: self._train_batch(lines, s, k, batch),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
+        return ds.prefetch(tf.data.AUTOTUNE)
+
+    def _train_batch(self, lines, seed, k: int, batch: int) -> dict[str, tf.Tensor]:
+        feats = build_features(parse_lines(lines), self.lookup, self.max_seq_length, self.divisor)
+        items, cates = feats["items"], feats["cates"]
+        idx, has_negative = sample_negatives(items, k, seed)
+        valid = tf.broadcast_to(has_negative[:, None], tf.shape(idx))
+        neg_items = tf.where(valid, tf.gather(items, idx), 0)
+        neg_cates = tf.where(valid, tf.gather(cates, idx), 0)
+        self._fallbacks.assign_add(tf.reduce_sum(1 - tf.cast(has_negative, tf.int64)))
+        rows = batch * (k + 1)
+        block = tf.repeat(tf.range(batch), k + 1)
+        out = {}
+        for name, value in feats.items():
+            if name in ("items", "cates", "labels"):
+                continue
+            out[name] = tf.gather(value, block)
+        out["items"] = tf.reshape(tf.concat([items[:, None], neg_items], axis=1), [rows])
+        out["cates"] = tf.reshape(tf.concat([cates[:, None], neg_cates], axis=1), [rows])
+        pattern = tf.concat([tf.ones([1]), tf.zeros([k])], axis=0)
+        out["labels"] = tf.reshape(tf.tile(pattern, [batch]), [rows, 1])
+        out["sample_weight"] = tf.ones([rows], tf.float32)
+        return _static(out, rows, self.max_seq_length)
+
+    # ------------------------------------------------------------------ evaluation
+    def eval_dataset(
+        self,
+        file: str | os.PathLike,
+        min_seq_length: int | None = None,
+        batch_size: int | None = None,
+    ) -> tf.data.Dataset:
+        """Evaluation batches in file order, labels from the file, one row per line.
+
+        ``batch_size`` (default ``eval_batch_size`` or ``batch_size``) lines per batch; the last
+        partial batch is padded to full size by repeating its last line, with
+        ``sample_weight`` 0 on the padding rows. Lines with a history shorter than
+        ``min_seq_length`` (default ``hparams.min_seq_length``) are skipped, as Microsoft does.
+        """
+        hp = self.hparams
+        path = os.fspath(file)
+        min_len = int(hp.min_seq_length if min_seq_length is None else min_seq_length)
+        batch = int(batch_size or hp.get("eval_batch_size") or hp.batch_size)
+        ds, _ = self._lines(path, min_len, "eval")
+        ds = ds.batch(batch)
+        ds = ds.map(
+            lambda lines: self._eval_batch(lines, batch),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
+        return ds.prefetch(tf.data.AUTOTUNE)
+
+    def _eval_batch(self, lines, batch: int) -> dict[str, tf.Tensor]:
+        n = tf.shape(lines)[0]
+        lines = tf.gather(lines, tf.minimum(tf.range(batch), n - 1))
+        out = build_features(parse_lines(lines), self.lookup, self.max_seq_length, self.divisor)
+        out["sample_weight"] = tf.sequence_mask(n, batch, dtype=tf.float32)
+        return _static(out, batch, self.max_seq_length)
+
+
+_RANK2 = ("item_history", "item_cate_history", "mask", "time_history", "time_diff",
+          "time_from_first_action", "time_to_now")  # fmt: skip
+
+
+def _static(batch: dict[str, tf.Tensor], rows: int, max_len: int) -> dict[str, tf.Tensor]:
+    for name, value in batch.items():
+        if name in _RANK2:
+            value.set_shape([rows, max_len])
+        elif name == "labels":
+            value.set_shape([rows, 1])
+        else:
+            value.set_shape([rows])
+    return batch

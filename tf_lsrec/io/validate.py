@@ -1,0 +1,293 @@
+"""Fast check of an 8-column sequential file (reference-behavior §1.1) with informative errors.
+
+Errors inside a ``tf.data`` graph cannot say which line of which file is wrong, so every file is
+checked once, before it is streamed, by a chunked pandas pass (C tokenizer, vectorised column
+checks). The same pass counts lines, positives, history lengths and unknown ids, which the
+pipeline reports (Microsoft maps unknown ids to 0 silently; we keep the mapping but count it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+N_FIELDS = 8
+FIELD_NAMES = (
+    "label",
+    "user",
+    "item",
+    "category",
+    "timestamp",
+    "item history",
+    "category history",
+    "time history",
+)
+_PARSER_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+_INT = r"\s*[+-]?\d+\s*"
+
+
+class SequentialFormatError(ValueError):
+    """A line of a sequential file breaks the format; ``path``, ``line`` and ``field`` say where."""
+
+    def __init__(self, path: str, line: int | None, field: str | None, message: str):
+        self.path, self.line, self.field = path, line, field
+        where = f"{path}:{line}" if line is not None else path
+        what = f" field {FIELDS_INDEX.get(field, '?')} ({field})" if field else ""
+        super().__init__(f"{where}:{what} {message}")
+
+
+FIELDS_INDEX = {name: i for i, name in enumerate(FIELD_NAMES)}
+
+
+@dataclasses.dataclass
+class FileStats:
+    """What ``validate_file`` learned about one file.
+
+    ``history_length_counts[n]`` is the number of lines whose (untruncated) history has ``n``
+    steps. ``unknown`` counts occurrences of ids missing from the vocab, per kind: ``users``,
+    ``items``, ``cates`` (targets) and ``history_items``, ``history_cates``; empty when no vocab
+    was given.
+    """
+
+    path: str
+    lines: int
+    positives: int
+    history_length_counts: np.ndarray
+    unknown: dict[str, int]
+
+    @property
+    def max_history_length(self) -> int:
+        return int(len(self.history_length_counts) - 1)
+
+    def lines_shorter_than(self, min_seq_length: int) -> int:
+        """Number of lines whose history has fewer than ``min_seq_length`` steps."""
+        return int(self.history_length_counts[: max(int(min_seq_length), 0)].sum())
+
+    def unknown_summary(self) -> str:
+        return ", ".join(f"{k} {v}" for k, v in self.unknown.items())
+
+
+def _read_raw_lines(path: str, numbers: Iterable[int]) -> dict[int, str]:
+    wanted = set(numbers)
+    found: dict[int, str] = {}
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for i, line in enumerate(f, start=1):
+            if i in wanted:
+                found[i] = line.rstrip("\r\n")
+                if len(found) == len(wanted):
+                    break
+    return found
+
+
+def _key_index(keys) -> pd.Index | None:
+    if keys is None:
+        return None
+    if isinstance(keys, pd.Index):
+        return keys
+    return pd.Index(list(keys), dtype=object)
+
+
+def _count_unknown(index: pd.Index | None, values: np.ndarray) -> int:
+    if index is None or len(values) == 0:
+        return 0
+    return int((index.get_indexer(values) < 0).sum())
+
+
+def _vocab_indexes(vocabs) -> dict[str, pd.Index | None]:
+    if vocabs is None:
+        return {}
+    if hasattr(vocabs, "key_sets"):  # a VocabLookup
+        vocabs = vocabs.key_sets
+    if isinstance(vocabs, Mapping):
+        vocabs = (vocabs["user"], vocabs["item"], vocabs["cate"])
+    user, item, cate = vocabs
+    return {"user": _key_index(user), "item": _key_index(item), "cate": _key_index(cate)}
+
+
+class _Checker:
+    def __init__(self, path: str, max_errors: int):
+        self.path, self.max_errors = path, max(int(max_errors), 1)
+        self.errors: list[tuple[int, str | None, str]] = []
+        self.pending_raw: dict[int, str | None] = {}  # line -> field, diagnosed from the raw line
+
+    def add(self, line: int, field: str | None, message: str) -> None:
+        self.errors.append((line, field, message))
+
+    def full(self) -> bool:
+        return len(self.errors) + len(self.pending_raw) >= self.max_errors
+
+    def raise_if_any(self) -> None:
+        if self.pending_raw:
+            raw = _read_raw_lines(self.path, self.pending_raw)
+            for number, field in self.pending_raw.items():
+                text = raw.get(number, "")
+                n = text.count("\t") + 1
+                if n != N_FIELDS:
+                    self.add(number, None, f"has {n} tab-separated fields; expected {N_FIELDS}")
+                elif field in ("item history", "category history", "time history"):
+                    self.add(number, field, "is empty; expected at least one history step")
+                else:
+                    self.add(number, field, "is empty; expected a value")
+            self.pending_raw = {}
+        if not self.errors:
+            return
+        self.errors.sort(key=lambda e: e[0])
+        line, field, message = self.errors[0]
+        err = SequentialFormatError(self.path, line, field, message)
+        if len(self.errors) > 1:
+            rest = "; ".join(
+                f"line {ln}{f' ({fd})' if fd else ''}: {msg}" for ln, fd, msg in self.errors[1:]
+            )
+            err.args = (f"{err.args[0]} [also: {rest}]",)
+        raise err
+
+
+def validate_file(
+    path: str | os.PathLike,
+    vocabs=None,
+    max_errors: int = 1,
+    chunk_lines: int = 200_000,
+) -> FileStats:
+    """Check every line of an 8-column sequential file; count lines, positives, unknown ids.
+
+    Args:
+        path: the file.
+        vocabs: optional ``VocabLookup``, or ``(user, item, cate)`` dicts / key collections (or a
+            mapping with keys ``user``, ``item``, ``cate``) to count unknown ids.
+        max_errors: stop and raise after this many bad lines (all are listed in the message).
+        chunk_lines: lines per pandas chunk (bounds memory).
+
+    Raises:
+        FileNotFoundError: no such file.
+        SequentialFormatError: empty file, wrong field count, non-integer label, non-numeric
+            timestamp or time history entry, empty history, history columns of unequal length.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"sequential data file {path} does not exist")
+    if os.path.getsize(path) == 0:
+        raise SequentialFormatError(path, None, None, "file is empty; expected 8-column lines")
+    indexes = _vocab_indexes(vocabs)
+    check = _Checker(path, max_errors)
+    lines = positives = 0
+    length_counts = np.zeros(1, np.int64)
+    unknown = dict.fromkeys(("users", "items", "cates", "history_items", "history_cates"), 0)
+    reader = pd.read_csv(
+        path,
+        sep="\t",
+        header=None,
+        names=list(range(N_FIELDS)),
+        index_col=False,
+        dtype=str,
+        keep_default_na=False,
+        na_values=[],
+        quoting=3,  # csv.QUOTE_NONE: quotes are ordinary characters
+        skip_blank_lines=False,
+        chunksize=chunk_lines,
+        encoding="utf-8",
+    )
+    try:
+        for chunk in reader:
+            base = lines + 1  # file line number of the chunk's first row
+            n_rows = len(chunk)
+            lines += n_rows
+            cols = [chunk[i].to_numpy(dtype=object) for i in range(N_FIELDS)]
+            numbers = np.arange(base, base + n_rows)
+            ok = np.ones(n_rows, bool)
+            # empty fields: too few fields, blank line, or an empty value / history
+            for i in range(N_FIELDS):
+                empty = cols[i] == ""
+                for number in numbers[empty & ok][: check.max_errors]:
+                    check.pending_raw.setdefault(int(number), FIELD_NAMES[i])
+                ok &= ~empty
+            if check.full():
+                break
+            label_ok = chunk[0].str.fullmatch(_INT).to_numpy(dtype=bool)
+            for number in numbers[ok & ~label_ok][: check.max_errors]:
+                value = cols[0][number - base]
+                check.add(int(number), "label", f"= {value!r}; expected an integer (1 or 0)")
+            ok &= label_ok
+            stamp = pd.to_numeric(chunk[4].where(ok, "0"), errors="coerce").to_numpy(float)
+            stamp_ok = np.isfinite(stamp)
+            for number in numbers[ok & ~stamp_ok][: check.max_errors]:
+                value = cols[4][number - base]
+                check.add(int(number), "timestamp", f"= {value!r}; expected a number")
+            ok &= stamp_ok
+            if check.full():
+                break
+            n_items = chunk[5].str.count(",").to_numpy(np.int64) + 1
+            n_cates = chunk[6].str.count(",").to_numpy(np.int64) + 1
+            n_times = chunk[7].str.count(",").to_numpy(np.int64) + 1
+            equal = (n_items == n_cates) & (n_items == n_times)
+            for number in numbers[ok & ~equal][: check.max_errors]:
+                r = number - base
+                check.add(
+                    int(number),
+                    "category history",
+                    f"history lists have unequal lengths: {n_items[r]} items, {n_cates[r]} "
+                    f"categories, {n_times[r]} timestamps; expected equal lengths",
+                )
+            ok &= equal
+            if check.full():
+                break
+            flat_times = ",".join(cols[7][ok]).split(",") if ok.any() else []
+            times = pd.to_numeric(pd.Series(flat_times, dtype=object), errors="coerce").to_numpy(
+                float
+            )
+            bad_times = np.flatnonzero(~np.isfinite(times))
+            if len(bad_times):
+                ends = np.cumsum(n_times[ok])
+                rows = numbers[ok]
+                for pos in bad_times[: check.max_errors]:
+                    row = int(np.searchsorted(ends, pos, side="right"))
+                    check.add(
+                        int(rows[row]),
+                        "time history",
+                        f"entry {flat_times[pos]!r}; expected comma-separated numbers",
+                    )
+            if check.full():
+                break
+            positives += int((pd.to_numeric(chunk[0][ok]) == 1).sum())
+            length_counts = _add_counts(length_counts, np.bincount(n_items[ok]))
+            if indexes:
+                unknown["users"] += _count_unknown(indexes["user"], cols[1][ok])
+                unknown["items"] += _count_unknown(indexes["item"], cols[2][ok])
+                unknown["cates"] += _count_unknown(indexes["cate"], cols[3][ok])
+                hist_items = np.array(",".join(cols[5][ok]).split(","), dtype=object)
+                hist_cates = np.array(",".join(cols[6][ok]).split(","), dtype=object)
+                unknown["history_items"] += _count_unknown(indexes["item"], hist_items)
+                unknown["history_cates"] += _count_unknown(indexes["cate"], hist_cates)
+    except pd.errors.ParserError as e:
+        m = _PARSER_FIELDS.search(str(e))
+        if not m:
+            raise SequentialFormatError(path, None, None, f"cannot be parsed: {e}") from None
+        check.add(
+            int(m.group(2)), None, f"has {m.group(3)} tab-separated fields; expected {N_FIELDS}"
+        )
+    except UnicodeDecodeError as e:
+        raise SequentialFormatError(
+            path, None, None, f"is not UTF-8 text ({e}); expected UTF-8"
+        ) from None
+    check.raise_if_any()
+    if lines == 0:
+        raise SequentialFormatError(path, None, None, "file is empty; expected 8-column lines")
+    return FileStats(
+        path=path,
+        lines=lines,
+        positives=positives,
+        history_length_counts=length_counts,
+        unknown=unknown if indexes else {},
+    )
+
+
+def _add_counts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if len(b) > len(a):
+        a, b = b.astype(np.int64), a
+    a = a.copy()
+    a[: len(b)] += b
+    return a
