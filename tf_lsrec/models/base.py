@@ -220,7 +220,11 @@ class SequentialModel(tfrs.Model):
                 parts = self.compute_loss_parts(batch, training=True)
             variables = self.trainable_variables
             grads = tape.gradient(parts["total_loss"], variables)
-            optimizer.apply_gradients(zip(grads, variables))
+            # Tables a model does not read (e.g. the base user table in SLi-Rec, as in the
+            # reference) have no gradient; skip them instead of warning every step.
+            optimizer.apply_gradients(
+                [(g, v) for g, v in zip(grads, variables) if g is not None]
+            )
             return parts
 
         return tf.function(step, jit_compile=bool(self.hparams.jit_compile))
