@@ -80,8 +80,9 @@ def cal_weighted_metric(
         bad = undefined & keep
         if bad.any():
             first = int(np.flatnonzero(bad)[0])
+            user = user_ids[first].item()  # plain Python value: "user 9", not "np.int64(9)"
             raise ValueError(
-                f"{metric} is undefined for user {user_ids[first]!r} "
+                f"{metric} is undefined for user {user!r} "
                 f"({ranking.positives[first]} positive(s), {ranking.negatives[first]} "
                 f"negative(s)): it needs {needs}; {int(bad.sum())} such user(s) in total "
                 "(pass skip_single_class=True to leave them out)"
