@@ -1,0 +1,126 @@
+"""Tests for tf_lsrec/layers/attention.py (reference §5.1)."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tf_lsrec.layers.attention import (
+    AttentionPooling,
+    BilinearAttention,
+    PlainAttention,
+    masked_softmax,
+)
+
+B, L, D, Q = 3, 5, 6, 4
+RNG = np.random.default_rng(7)
+KEYS = RNG.normal(size=(B, L, D)).astype(np.float32)
+QUERY = RNG.normal(size=(B, Q)).astype(np.float32)
+MASK = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [0, 0, 0, 0, 0]], np.float32)
+
+
+def _softmax(s):
+    e = np.exp(s - s.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def test_attention_pooling_shapes_and_config(run_layer_test):
+    run_layer_test(
+        AttentionPooling,
+        {"att_fcn_layer_sizes": [8, 4], "activations": ["relu", "dice"], "use_bn": True},
+        (QUERY, KEYS, MASK),
+        ((B, D), (B, L)),
+        call_kwargs={"training": False},
+    )
+
+
+def test_bilinear_attention_shapes_and_config(run_layer_test):
+    run_layer_test(BilinearAttention, {}, (QUERY, KEYS, MASK), ((B, D), (B, L)))
+
+
+@pytest.mark.parametrize("use_mask", [False, True])
+def test_plain_attention_shapes_and_config(run_layer_test, use_mask):
+    run_layer_test(PlainAttention, {"use_mask": use_mask}, (KEYS, MASK), ((B, D), (B, L)))
+
+
+def test_plain_attention_size_must_equal_d():
+    with pytest.raises(ValueError, match="attention_size=5 but the inputs' last dimension is 6"):
+        PlainAttention(attention_size=5)(KEYS, MASK)
+
+
+def test_masked_softmax_zero_on_padding_and_on_empty_rows():
+    scores = tf.constant(RNG.normal(size=(B, L)) * 50, tf.float32)
+    w = masked_softmax(scores, MASK).numpy()
+    assert np.all(w[MASK == 0] == 0.0)
+    np.testing.assert_allclose(w.sum(-1), [1.0, 1.0, 0.0], rtol=1e-6)
+    assert np.all(np.isfinite(w))
+    np.testing.assert_allclose(w[0, :3], _softmax(scores.numpy()[0, :3]), rtol=1e-5)
+
+
+def test_attention_pooling_matches_numpy():
+    att = AttentionPooling([3], ["relu"])
+    att(QUERY, KEYS, MASK)
+    w_a = RNG.normal(size=(D, Q))
+    w0, b0 = RNG.normal(size=(4 * Q, 3)), RNG.normal(size=3)
+    wo, bo = RNG.normal(size=(3, 1)), RNG.normal(size=1)
+    att.kernel.assign(w_a)
+    att.mlp.dense_layers[0].set_weights([w0, b0])
+    att.mlp.output_layer.set_weights([wo, bo])
+
+    v = KEYS @ w_a  # [B, L, Q]
+    q = np.broadcast_to(QUERY[:, None, :], v.shape)
+    z = np.concatenate([v, q, v - q, v * q], axis=-1)
+    s = (np.maximum(z @ w0 + b0, 0) @ wo + bo)[..., 0]
+    expected_w = np.zeros((B, L))
+    for b in range(2):
+        keep = MASK[b] == 1
+        expected_w[b, keep] = _softmax(s[b, keep])
+    expected_pooled = (expected_w[..., None] * KEYS).sum(1)  # raw keys, not projected
+
+    pooled, weights = att(QUERY, KEYS, MASK, training=False)
+    np.testing.assert_allclose(weights.numpy(), expected_w, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(pooled.numpy(), expected_pooled, rtol=1e-5, atol=1e-5)
+    assert np.all(weights.numpy()[MASK == 0] == 0.0)
+    assert np.all(pooled.numpy()[2] == 0.0)  # all-masked row -> zeros, not NaN
+
+
+def test_bilinear_attention_matches_numpy():
+    att = BilinearAttention()
+    att(QUERY, KEYS, MASK)
+    w = RNG.normal(size=(D, Q))
+    att.kernel.assign(w)
+    s = np.einsum("bld,dq,bq->bl", KEYS, w, QUERY)
+    pooled, weights = att(QUERY, KEYS, MASK)
+    keep = MASK[0] == 1
+    np.testing.assert_allclose(weights.numpy()[0, keep], _softmax(s[0, keep]), rtol=1e-5)
+    np.testing.assert_allclose(weights.numpy()[1], _softmax(s[1]), rtol=1e-5)
+    np.testing.assert_allclose(
+        pooled.numpy()[:2], (weights.numpy()[:2, :, None] * KEYS[:2]).sum(1), rtol=1e-5
+    )
+    assert np.all(weights.numpy()[2] == 0.0) and np.all(pooled.numpy()[2] == 0.0)
+
+
+def _plain_numpy(x, w, q):
+    return _softmax(np.einsum("bld,de,e->bl", x, w, q))
+
+
+def test_plain_attention_quirk_attends_to_padding_unless_use_mask():
+    w = RNG.normal(size=(D, D)) * 0.3
+    q = RNG.normal(size=D)
+    quirk, fixed = PlainAttention(), PlainAttention(use_mask=True)
+    for layer in (quirk, fixed):
+        layer(KEYS, MASK)
+        layer.set_weights([w, q])
+
+    pooled, weights = quirk(KEYS, MASK)
+    expected = _plain_numpy(KEYS, w, q)  # over all L positions, padding included
+    np.testing.assert_allclose(weights.numpy(), expected, rtol=1e-5, atol=1e-6)
+    assert np.all(weights.numpy()[MASK == 0] > 0)
+    np.testing.assert_allclose(pooled.numpy(), (expected[..., None] * KEYS).sum(1), rtol=1e-4)
+
+    _, weights = fixed(KEYS, MASK)
+    assert np.all(weights.numpy()[MASK == 0] == 0.0)
+    keep = MASK[0] == 1
+    np.testing.assert_allclose(
+        weights.numpy()[0, keep], _softmax(np.einsum("ld,de,e->l", KEYS[0, keep], w, q)), rtol=1e-5
+    )
+    assert np.all(weights.numpy()[2] == 0.0)

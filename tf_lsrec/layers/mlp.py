@@ -1,0 +1,183 @@
+"""The reference's fully connected network ``fcn_net`` (reference-behavior.md §3.4)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import tensorflow as tf
+import tf_keras as keras
+
+from tf_lsrec.layers.dice import Dice
+from tf_lsrec.layers.initializers import fresh_initializer, serialize_initializer
+
+ACTIVATIONS = ("sigmoid", "softmax", "relu", "tanh", "elu", "identity", "dice")
+
+BN_MOMENTUM = 0.95
+BN_EPSILON = 1e-4
+
+
+def _per_layer(value: Any, n: int, what: str) -> list[Any]:
+    """Broadcast a scalar/str to ``n`` entries or check that a list has at least ``n``."""
+    if isinstance(value, (str, int, float)):
+        return [value] * n
+    values = list(value)
+    if len(values) < n:
+        raise ValueError(
+            f"MLP: `{what}` has {len(values)} entries but there are {n} hidden layers; "
+            f"expected at least {n} (extra entries are ignored, as in the reference)"
+        )
+    return values[:n]
+
+
+@keras.utils.register_keras_serializable(package="tf_lsrec")
+class MLP(keras.layers.Layer):
+    """Microsoft ``fcn_net``: hidden layers then a linear output projection.
+
+    Per hidden layer ``k``: ``Dense(layer_sizes[k])`` (kernel ``kernel_initializer``, bias 0)
+    -> ``BatchNormalization(momentum=0.95, epsilon=1e-4)`` if ``use_bn`` (statistics pooled over
+    all leading axes, so padded positions of ``[B, L, C]`` inputs count, as in the reference)
+    -> ``Dropout(dropout_rates[k])`` if the rate is > 0 (after BN, *before* the activation)
+    -> ``activations[k]``. Then ``Dense(output_units)`` with no BN and no activation (bias 0,
+    same initializer); ``output_units=None`` skips it.
+
+    Args:
+      layer_sizes: hidden sizes, e.g. ``[100, 64]``; may be empty (output projection only).
+      activations: one name per hidden layer from ``sigmoid, softmax, relu, tanh, elu,
+        identity, dice`` (a single string is broadcast). Longer lists are allowed and
+        truncated, as the reference indexes one shared list by position.
+      dropout_rates: ``None`` (no dropout), a float, or one rate per hidden layer.
+      use_bn: batch normalisation in the hidden layers (``enable_BN``).
+      output_units: size of the final linear projection (1 = a logit), or ``None``.
+      kernel_initializer: Keras initializer (name, config or instance) for every kernel; see
+        :func:`tf_lsrec.layers.initializers.get_initializer`.
+      name: layer name.
+
+    Input shape: ``[..., F]`` (any rank >= 2; applied to the last axis).
+    Output shape: ``[..., output_units]``, or ``[..., layer_sizes[-1]]`` if ``output_units``
+    is ``None`` (``[..., F]`` if there are no hidden layers either).
+
+    Example:
+      >>> import tf_lsrec, tensorflow as tf
+      >>> from tf_lsrec.layers.mlp import MLP
+      >>> mlp = MLP([8, 4], ["relu", "dice"], dropout_rates=[0.3, 0.3], use_bn=True)
+      >>> mlp(tf.ones([2, 5, 6]), training=False).shape
+      TensorShape([2, 5, 1])
+    """
+
+    def __init__(
+        self,
+        layer_sizes: Sequence[int],
+        activations: Sequence[str] | str,
+        dropout_rates: Sequence[float] | float | None = None,
+        use_bn: bool = False,
+        output_units: int | None = 1,
+        kernel_initializer: Any = "glorot_uniform",
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(name=name, **kwargs)
+        self.layer_sizes = [int(s) for s in layer_sizes]
+        n = len(self.layer_sizes)
+        self.activations = [str(a) for a in _per_layer(activations, n, "activations")]
+        for k, act in enumerate(self.activations):
+            if act not in ACTIVATIONS:
+                raise ValueError(
+                    f"MLP: activation {act!r} (hidden layer {k}) is not supported; "
+                    f"expected one of {', '.join(ACTIVATIONS)}"
+                )
+        if dropout_rates is None:
+            self.dropout_rates = [0.0] * n
+        else:
+            self.dropout_rates = [float(r) for r in _per_layer(dropout_rates, n, "dropout_rates")]
+        for k, rate in enumerate(self.dropout_rates):
+            if not 0.0 <= rate < 1.0:
+                raise ValueError(f"MLP: dropout rate {rate} (hidden layer {k}) not in [0, 1)")
+        self.use_bn = bool(use_bn)
+        self.output_units = None if output_units is None else int(output_units)
+        self.kernel_initializer = serialize_initializer(kernel_initializer)
+
+        self.dense_layers: list[keras.layers.Dense] = []
+        self.bn_layers: list[keras.layers.BatchNormalization] = []
+        self.dropout_layers: list[keras.layers.Dropout | None] = []
+        self.activation_layers: list[keras.layers.Layer] = []
+        for k, size in enumerate(self.layer_sizes):
+            self.dense_layers.append(
+                keras.layers.Dense(
+                    size,
+                    kernel_initializer=fresh_initializer(
+                        self.kernel_initializer, f"{self.name}/dense_{k}"
+                    ),
+                    bias_initializer="zeros",
+                    name=f"dense_{k}",
+                )
+            )
+            if self.use_bn:
+                self.bn_layers.append(
+                    keras.layers.BatchNormalization(
+                        axis=-1, momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"bn_{k}"
+                    )
+                )
+            rate = self.dropout_rates[k]
+            self.dropout_layers.append(
+                keras.layers.Dropout(rate, name=f"dropout_{k}") if rate > 0 else None
+            )
+            act = self.activations[k]
+            if act == "dice":
+                self.activation_layers.append(Dice(name=f"dice_{k}"))
+            else:
+                fn = "linear" if act == "identity" else act
+                self.activation_layers.append(keras.layers.Activation(fn, name=f"{act}_{k}"))
+        self.output_layer = None
+        if self.output_units is not None:
+            self.output_layer = keras.layers.Dense(
+                self.output_units,
+                kernel_initializer=fresh_initializer(self.kernel_initializer, f"{self.name}/out"),
+                bias_initializer="zeros",
+                name="output",
+            )
+
+    def build(self, input_shape: tf.TensorShape) -> None:
+        shape = tf.TensorShape(input_shape)
+        for k, dense in enumerate(self.dense_layers):
+            dense.build(shape)
+            shape = shape[:-1].concatenate([self.layer_sizes[k]])
+            if self.use_bn:
+                self.bn_layers[k].build(shape)
+            if self.activations[k] == "dice":
+                self.activation_layers[k].build(shape)
+        if self.output_layer is not None:
+            self.output_layer.build(shape)
+        super().build(input_shape)
+
+    def call(self, inputs: tf.Tensor, training: bool | None = None) -> tf.Tensor:
+        x = inputs
+        for k, dense in enumerate(self.dense_layers):
+            x = dense(x)
+            if self.use_bn:
+                x = self.bn_layers[k](x, training=training)
+            dropout = self.dropout_layers[k]
+            if dropout is not None:
+                x = dropout(x, training=training)
+            x = self.activation_layers[k](x)
+        if self.output_layer is not None:
+            x = self.output_layer(x)
+        return x
+
+    def compute_output_shape(self, input_shape: tf.TensorShape) -> tf.TensorShape:
+        shape = tf.TensorShape(input_shape)
+        last = self.output_units
+        if last is None:
+            last = self.layer_sizes[-1] if self.layer_sizes else shape[-1]
+        return shape[:-1].concatenate([last])
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "layer_sizes": list(self.layer_sizes),
+            "activations": list(self.activations),
+            "dropout_rates": list(self.dropout_rates),
+            "use_bn": self.use_bn,
+            "output_units": self.output_units,
+            "kernel_initializer": self.kernel_initializer,
+        }
