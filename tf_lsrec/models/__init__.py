@@ -10,6 +10,8 @@ from tf_lsrec.hparams import canonical_model_type
 MODEL_CLASSES = {
     "sli_rec": ("tf_lsrec.models.sli_rec", "SLIRECModel"),
     "gru4rec": ("tf_lsrec.models.gru4rec", "GRU4RecModel"),
+    "slsrec": ("tf_lsrec.models.slsrec", "SLSRecModel"),
+    "a2svd": ("tf_lsrec.models.a2svd", "A2SVDModel"),
 }
 
 
