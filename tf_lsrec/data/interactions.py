@@ -17,20 +17,21 @@ COLUMNS = ("user", "item", "category", "timestamp")
 ID_COLUMNS = ("user", "item", "category")
 
 
-def _row_label(index, header_lines: int) -> str:
-    """Human row number: 1-based data line of the file (after the header), when known."""
-    if isinstance(index, (int, np.integer)):
+def _row_label(index, header_lines: int | None) -> str:
+    """``line N`` (1-based file line, header counted) for files, ``row <index>`` for frames."""
+    if header_lines is not None and isinstance(index, (int, np.integer)):
         return f"line {int(index) + 1 + header_lines}"
     return f"row {index!r}"
 
 
 def validate_interactions(
-    df: pd.DataFrame, source: str = "<DataFrame>", header_lines: int = 0
+    df: pd.DataFrame, source: str = "<DataFrame>", header_lines: int | None = None
 ) -> pd.DataFrame:
     """Check and normalise an interactions table; return a new frame with exactly ``COLUMNS``.
 
     Ids become ``str``; the timestamp becomes ``int64`` (integral floats are accepted). Errors
-    name ``source``, the row (file line when ``df`` has a default RangeIndex) and the column.
+    name ``source``, the row and the column: ``line N`` when ``header_lines`` is given (``df`` read
+    from a file with a default index and that many header lines), else ``row <index>``.
     """
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:

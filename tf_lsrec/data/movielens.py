@@ -154,7 +154,9 @@ def _parse(directory: str) -> pd.DataFrame:
             "timestamp": ratings["timestamp"],
         }
     )
-    df = validate_interactions(df, source=os.path.join(directory, FORMATS[fmt][0]), header_lines=0)
+    df = validate_interactions(
+        df, source=os.path.join(directory, FORMATS[fmt][0]), header_lines=int(fmt == "recbole")
+    )
     counts = (len(df), df["user"].nunique(), df["item"].nunique())
     if counts != (N_RATINGS, N_USERS, N_ITEMS):
         raise SourceError(
