@@ -17,7 +17,7 @@ import tf_keras as keras
 
 
 def _as_list(outputs: Any) -> list[tf.Tensor]:
-    return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+    return tf.nest.flatten(outputs)
 
 
 def run_layer_test(

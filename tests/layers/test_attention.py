@@ -124,3 +124,25 @@ def test_plain_attention_quirk_attends_to_padding_unless_use_mask():
         weights.numpy()[0, keep], _softmax(np.einsum("ld,de,e->l", KEYS[0, keep], w, q)), rtol=1e-5
     )
     assert np.all(weights.numpy()[2] == 0.0)
+
+
+def test_gradients_are_finite_with_an_all_masked_row():
+    att = AttentionPooling([4], ["relu"])
+    keys = tf.Variable(KEYS)
+    with tf.GradientTape() as tape:
+        pooled, _ = att(QUERY, keys, MASK)
+        loss = tf.reduce_sum(pooled)
+    grads = tape.gradient(loss, [keys, *att.trainable_variables])
+    for g in grads:
+        assert g is not None and np.all(np.isfinite(g.numpy()))
+    assert np.all(grads[0].numpy()[2] == 0.0)  # empty row: no gradient reaches its keys
+
+
+def test_bool_mask_and_float16_scores():
+    w = masked_softmax(
+        tf.constant([[1.0, 2.0, 3.0]], tf.float16), tf.constant([[True, True, False]])
+    )
+    assert w.dtype == tf.float16 and float(w[0, 2]) == 0.0
+    np.testing.assert_allclose(
+        w.numpy()[0, :2].astype(np.float32), _softmax(np.array([1.0, 2.0])), rtol=1e-3
+    )

@@ -44,7 +44,8 @@ def masked_softmax(scores: tf.Tensor, mask: tf.Tensor | None) -> tf.Tensor:
     """
     if mask is None:
         return tf.nn.softmax(scores, axis=-1)
-    keep = tf.cast(mask, tf.bool) if mask.dtype != tf.bool else mask
+    mask = tf.convert_to_tensor(mask)
+    keep = mask if mask.dtype == tf.bool else tf.cast(mask, tf.bool)
     floor = tf.fill(tf.shape(scores), tf.constant(scores.dtype.min, dtype=scores.dtype))
     weights = tf.nn.softmax(tf.where(keep, scores, floor), axis=-1)
     return weights * tf.cast(keep, weights.dtype)

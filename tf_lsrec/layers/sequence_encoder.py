@@ -91,8 +91,10 @@ class SequenceEncoder(keras.layers.Layer):
         initial_state: Any = None,
         training: bool | None = None,
     ) -> tuple[tf.Tensor, tf.Tensor]:
-        if mask is not None and mask.dtype != tf.bool:
-            mask = tf.cast(mask, tf.bool)
+        if mask is not None:
+            mask = tf.convert_to_tensor(mask)
+            if mask.dtype != tf.bool:
+                mask = tf.cast(mask, tf.bool)
         states = None
         if initial_state is not None:
             if self.cell_name in _TWO_STATES:
@@ -101,9 +103,9 @@ class SequenceEncoder(keras.layers.Layer):
                         f"SequenceEncoder({self.cell_name!r}): initial_state must be a pair "
                         "(c, h) of [B, H] tensors"
                     )
-                states = list(initial_state)
+                states = [tf.cast(s, inputs.dtype) for s in initial_state]
             else:
-                states = [initial_state]
+                states = [tf.cast(initial_state, inputs.dtype)]
         results = self.rnn(inputs, mask=mask, initial_state=states, training=training)
         outputs = results[0]
         final = results[-1]  # GRU: h; LSTM cells: states are [c, h], so h is last.
