@@ -10,8 +10,10 @@ from tf_lsrec.hparams import canonical_model_type
 MODEL_CLASSES = {
     "sli_rec": ("tf_lsrec.models.sli_rec", "SLIRECModel"),
     "gru4rec": ("tf_lsrec.models.gru4rec", "GRU4RecModel"),
+    "clsr": ("tf_lsrec.models.clsr", "CLSRModel"),
     "slsrec": ("tf_lsrec.models.slsrec", "SLSRecModel"),
     "a2svd": ("tf_lsrec.models.a2svd", "A2SVDModel"),
+    "din": ("tf_lsrec.models.din", "DINModel"),
 }
 
 
