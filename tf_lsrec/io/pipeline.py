@@ -236,7 +236,9 @@ class SequentialData:
         valid = tf.broadcast_to(has_negative[:, None], tf.shape(idx))
         neg_items = tf.where(valid, tf.gather(items, idx), 0)
         neg_cates = tf.where(valid, tf.gather(cates, idx), 0)
-        self._fallbacks.assign_add(tf.reduce_sum(1 - tf.cast(has_negative, tf.int64)))
+        missing = tf.reduce_sum(1 - tf.cast(has_negative, tf.int64))
+        # update the counter only when needed: an unconditional assign serialises the map
+        tf.cond(missing > 0, lambda: self._fallbacks.assign_add(missing), lambda: missing)
         rows = batch * (k + 1)
         block = tf.repeat(tf.range(batch), k + 1)
         out = {}
