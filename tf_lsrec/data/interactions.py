@@ -69,7 +69,7 @@ def validate_interactions(
     if bad.any():
         i = df.index[int(np.argmax(bad))]
         raise ValueError(
-            f"{source}, {_row_label(i, header_lines)}, column 'timestamp': {ts.loc[i]!r} is not "
+            f"{source}, {_row_label(i, header_lines)}, column 'timestamp': {str(ts.loc[i])!r} is not "
             f"an integer timestamp ({int(bad.sum())} bad row(s) in total)"
         )
     if pd.api.types.is_integer_dtype(num.dtype):
