@@ -14,6 +14,7 @@ MODEL_CLASSES = {
     "slsrec": ("tf_lsrec.models.slsrec", "SLSRecModel"),
     "a2svd": ("tf_lsrec.models.a2svd", "A2SVDModel"),
     "din": ("tf_lsrec.models.din", "DINModel"),
+    "dien": ("tf_lsrec.models.dien", "DIENModel"),
 }
 
 

@@ -1,0 +1,48 @@
+"""DIEN (Zhou et al., AAAI'19) as in the official CLSR code's ``dien.py`` (reference-behavior §5.9).
+
+    x_j = [item_j ; cate_j]                                              [B, L, Di+Dc]
+    O   = GRU(x) outputs (zero beyond the length)                        [B, L, H]
+    a   = AttentionPooling(query=e_t, keys=O) weights (masked softmax)   [B, L]
+    f   = final state of AUGRU([O_j ; a_j])                              [B, H]
+    s   = Σ_j mask_j x_j                                                 [B, Di+Dc]
+    output [e_t ; f ; s ; e_t ⊙ s]                                       [B, 3(Di+Dc)+H]
+
+The AUGRU is the reference's ``VecAttGRUCell``: the update gate becomes ``u' = (1 − a_j) u`` and
+``h' = u' h + (1 − u') c``, so ``a_j = 0`` is an ordinary GRU step and ``a_j = 1`` replaces the
+state with the candidate (not the paper's "a = 0 keeps the state"). There is no auxiliary loss,
+as in the reference.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from tf_lsrec.layers.sequence_encoder import SequenceEncoder
+from tf_lsrec.models.base import SequentialModel
+from tf_lsrec.models.blocks import attention_pooling, masked_sum
+
+
+class DIENModel(SequentialModel):
+    """Interest extraction (GRU) then attention-driven interest evolution (AUGRU)."""
+
+    def __init__(self, hparams, iterator_creator=None, seed=None, **kwargs):
+        super().__init__(hparams, iterator_creator, seed=seed, **kwargs)
+        self.interest_gru = SequenceEncoder("gru", hparams.hidden_size, name="interest_gru")
+        self.attention = attention_pooling(hparams, self.initializer, "dien_attention")
+        self.evolution_augru = SequenceEncoder("augru", hparams.hidden_size, name="augru")
+
+    def build_seq_output(self, batch, emb, training):
+        """Returns ``output [B, 3(Di+Dc)+H]``, ``attention_weights [B, L]`` and
+        ``interest_states [B, L, H]`` (the GRU outputs)."""
+        mask = batch["mask"]
+        history, target = emb["history"], emb["target"]
+        states, _ = self.interest_gru(history, mask, training=training)
+        _, weights = self.attention(target, states, mask, training=training)
+        augru_in = tf.concat([states, weights[..., None]], axis=-1)
+        _, final = self.evolution_augru(augru_in, mask, training=training)
+        summed = masked_sum(history, mask)
+        return {
+            "output": tf.concat([target, final, summed, target * summed], axis=-1),
+            "attention_weights": weights,
+            "interest_states": states,
+        }
