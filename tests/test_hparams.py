@@ -138,3 +138,8 @@ def test_resolved_dump_round_trips(tmp_path):
 def test_shipped_yamls_are_valid(path):
     hp = prepare_hparams(path)
     assert hp.model_type
+
+
+def test_unknown_metric_name_is_caught_at_load_time():
+    with pytest.raises(HParamsError, match="pairwise_metrics"):
+        prepare_hparams(None, model_type="gru4rec", pairwise_metrics=["mean_mrr", "ndgc@2"])

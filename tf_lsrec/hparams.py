@@ -84,6 +84,10 @@ _declare(
     test_num_ngs=S(int, 9, "offline negatives per test positive", check=_pos, expect="> 0"),
     sample_rate=S(float, 1.0, "item sampling rate in preprocessing", check=lambda x: 0 < x <= 1,
                   expect="in (0, 1]"),
+    max_history=S(int, None, "truncate histories when preparing data (None = Microsoft: all)",
+                  nullable=True),
+    user_default=S(bool, False, "user vocab with `default_uid` -> 0 (CLSR) instead of the most "
+                   "frequent user at 0 (Microsoft)"),
     synthetic_interactions=S(int, 100_000, "size of the synthetic dataset", check=_pos, expect="> 0"),
     time_unit=S(str, "s", "unit of the raw timestamps: 's' seconds or 'ms' milliseconds",
                 choices=("s", "ms")),
@@ -464,6 +468,13 @@ def _check_consistency(hp: HParams, source: str) -> None:
             f"{source}: `dropout` has {len(hp.dropout)} entries but the longest MLP has "
             f"{longest} layers; give one rate per layer"
         )
+    from tf_lsrec.evaluation.spec import check_metric_specs
+
+    for key in ("metrics", "pairwise_metrics", "weighted_metrics"):
+        try:
+            check_metric_specs(hp.get(key) or [], key)
+        except ValueError as e:
+            raise HParamsError(f"{source}: {e}") from None
     bad = [p for p in hp.contrastive_pairs if p not in (1, 2, 3, 4)]
     if bad:
         raise HParamsError(f"{source}: `contrastive_pairs` = {hp.contrastive_pairs}; entries must "

@@ -11,8 +11,10 @@ into the cache on first use. Writes ``hparams.yaml`` (resolved), ``training_log.
 
 from __future__ import annotations
 
+# isort: off
 import _bootstrap  # noqa: F401  (legacy Keras, repo on sys.path)
 
+# isort: on
 import argparse
 import datetime as _dt
 import json

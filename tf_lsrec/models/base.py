@@ -26,7 +26,7 @@ import tf_keras as keras
 
 from tf_lsrec.evaluation.metrics import evaluate
 from tf_lsrec.io.pipeline import SequentialData
-from tf_lsrec.layers.initializers import get_initializer
+from tf_lsrec.layers.initializers import fresh_initializer, get_initializer
 from tf_lsrec.layers.mlp import MLP
 from tf_lsrec.models.losses import make_data_loss
 from tf_lsrec.models.optimizers import make_optimizer
@@ -73,7 +73,10 @@ class SequentialModel(tfrs.Model):
 
     # ------------------------------------------------------------------ building blocks
     def _embedding(self, rows: int, dim: int, name: str) -> keras.layers.Embedding:
-        return keras.layers.Embedding(rows, dim, embeddings_initializer=self.initializer,
+        # One initializer instance per table: a seeded Keras 2 initializer returns the same
+        # values on every call, so shared instances would start same-shaped tables identical.
+        init = fresh_initializer(self.initializer, f"{name}_embedding")
+        return keras.layers.Embedding(rows, dim, embeddings_initializer=init,
                                       name=f"{name}_embedding")
 
     def mlp(self, layer_sizes, output_units: int | None = 1, name: str | None = None) -> MLP:
