@@ -15,6 +15,7 @@ MODEL_CLASSES = {
     "a2svd": ("tf_lsrec.models.a2svd", "A2SVDModel"),
     "din": ("tf_lsrec.models.din", "DINModel"),
     "dien": ("tf_lsrec.models.dien", "DIENModel"),
+    "caser": ("tf_lsrec.models.caser", "CaserModel"),
 }
 
 
