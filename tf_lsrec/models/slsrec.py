@@ -246,12 +246,12 @@ class SLSRecModel(SequentialModel):
             totals["dropped_items"] += seg["dropped_items"].numpy()[real].sum()
         n = max(totals["lines"], 1.0)
         return {
-            "lines": totals["lines"],
-            "mean_sessions": totals["sessions"] / n,
-            "single_session_lines": totals["single"],
-            "mean_current_length": totals["current"] / n,
-            "dropped_sessions": totals["dropped_sessions"],
-            "dropped_items": totals["dropped_items"],
+            "lines": float(totals["lines"]),
+            "mean_sessions": float(totals["sessions"] / n),
+            "single_session_lines": float(totals["single"]),
+            "mean_current_length": float(totals["current"] / n),
+            "dropped_sessions": float(totals["dropped_sessions"]),
+            "dropped_items": float(totals["dropped_items"]),
         }
 
 
