@@ -16,6 +16,7 @@ MODEL_CLASSES = {
     "din": ("tf_lsrec.models.din", "DINModel"),
     "dien": ("tf_lsrec.models.dien", "DIENModel"),
     "caser": ("tf_lsrec.models.caser", "CaserModel"),
+    "ncf": ("tf_lsrec.models.ncf", "NCFModel"),
 }
 
 
