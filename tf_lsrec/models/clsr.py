@@ -1,0 +1,370 @@
+"""CLSR (Zheng et al., "Disentangling Long and Short-Term Interests for Recommendation", WWW'22).
+
+Faithful to the official code (reference-behavior §7); the paper's variants are switches.
+Equation numbers are the paper's (§3.2-3.3); ``x_j = [E_i(item_j) ; E_c(cate_j)]``, ``X [B, L, Dh]``,
+``m`` the mask, ``ℓ = Σ_j m_j``, ``e_t = [E_i(item) ; E_c(cate)]`` the target.
+
+    queries (Eq. 16-17)   q_L = E_long[u]                                         [B, Du]
+                          q_S = GRU(X; h_0 = E_short[u])  (interest_evolve)        [B, Du]
+                                or E_short[u]             (interest_evolve False)
+    long-term (Eq. 18-20) I_L = Σ_j AttentionPooling(q_L, X)_j                    [B, Dh]
+    short-term (Eq. 21-22) O  = RNN_seq([x_j ; time_from_first_action_j ; time_to_now_j])
+                          I_S = Σ_j AttentionPooling([q_S ; e_t], O)_j            [B, H]
+    proxies (Eq. 23-24)   P_L = mean of the kept x_j;  P_S = mean of the last min(k, ℓ) x_j
+    contrastive (Eq. 25-29) L_con = w_con Σ_{k in pairs} mean_{ℓ > threshold} f_k
+    fusion (Eq. 30-32)    h_F = GRU(X)  (predict_long_short)
+                          α   = σ(MLP_att([h_F ; e_t ; I_L ; I_S ; τ]))           [B, 1]
+                          U   = α I_L + (1 − α) I_S                               [B, H]
+    prediction (Eq. 33)   logit = MLP([U ; e_t])
+    official extra        L_disc = − w_disc mean_{v ∈ users(batch)} (E_long[v] − E_short[v])²
+
+``τ`` is ``time_to_now[:, L-1]`` (official code: the last *column*, padding for short histories;
+``fusion_time_feature: last_event`` reads the last real event instead). See ``docs/models/clsr.md``
+for every switch and every paper/code difference.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from tf_lsrec.evaluation.metrics import evaluate
+from tf_lsrec.layers.attention import AttentionPooling
+from tf_lsrec.layers.contrastive import PAIRS, CLSRContrastiveLoss
+from tf_lsrec.layers.discrepancy import discrepancy_loss, unique_user_rows
+from tf_lsrec.layers.fusion import FusionGate
+from tf_lsrec.layers.interest_proxy import InterestProxy
+from tf_lsrec.layers.sequence_encoder import SequenceEncoder
+from tf_lsrec.models.base import SequentialModel
+from tf_lsrec.models.sli_rec import last_time_to_now
+from tf_lsrec.utils.files import atomic_path
+
+
+def resolve_fusion(hparams) -> str:
+    """The fusion mode: ``fusion``, with the official ``manual_alpha: True`` meaning ``fixed``."""
+    fusion = hparams.fusion
+    if hparams.manual_alpha:
+        if fusion == "concat":
+            raise ValueError(
+                "CLSR hyper-parameters: `manual_alpha: True` (a fixed mixing weight) contradicts "
+                "`fusion: concat` (no mixing weight); set one of them"
+            )
+        return "fixed"
+    return fusion
+
+
+class CLSRModel(SequentialModel):
+    """CLSR: contrastively disentangled long- and short-term interests, adaptively fused.
+
+    Extra state over :class:`SequentialModel`: two user tables ``user_long`` and ``user_short``
+    (``[|U|, user_embedding_dim]``); the base ``user`` table exists but is not read, as in
+    the official code.
+
+    ``build_seq_output`` returns ``output [B, H + Di + Dc]`` (``[B, 2H + Di + Dc]`` for
+    ``fusion: concat``, ``[B, Di + Dc + Dh]`` style for ``predict_mode`` long/short), ``alpha``
+    (``[B, 1]``; ``[B, 0]`` for concat), and the four contrastive inputs ``long_interest``,
+    ``short_interest``, ``long_proxy``, ``short_proxy`` (``[B, Dh]`` each; absent when unused).
+    """
+
+    def __init__(self, hparams, iterator_creator=None, seed=None, **kwargs):
+        super().__init__(hparams, iterator_creator, seed=seed, **kwargs)
+        hp = hparams
+        dh = hp.item_embedding_dim + hp.cate_embedding_dim
+        if hp.hidden_size != dh:
+            raise ValueError(
+                f"CLSR compares and mixes I_L ({dh} = item_embedding_dim + cate_embedding_dim) "
+                f"with I_S (hidden_size = {hp.hidden_size}); hyper-parameter `hidden_size` "
+                f"must be {dh}"
+            )
+        pairs = list(hp.contrastive_pairs)
+        if not pairs or any(p not in PAIRS for p in pairs) or len(set(pairs)) != len(pairs):
+            raise ValueError(
+                f"CLSR hyper-parameter `contrastive_pairs` = {pairs}; expected a non-empty "
+                f"subset of {list(PAIRS)} without repeats"
+            )
+        self.fusion_mode = resolve_fusion(hp)
+        self.predict_mode = hp.predict_mode
+        self.use_contrastive = hp.contrastive_loss != "none" and hp.contrastive_loss_weight > 0
+        self.use_discrepancy = hp.discrepancy_loss_weight > 0
+        sizes = self.data.vocab_sizes
+
+        # Eq. 16-17: the two query sources, separate user tables (official code)
+        self.user_long_embedding = self._embedding(
+            sizes["user"], hp.user_embedding_dim, "user_long"
+        )
+        self.user_short_embedding = self._embedding(
+            sizes["user"], hp.user_embedding_dim, "user_short"
+        )
+        self.interest_gru = (
+            SequenceEncoder("gru", hp.user_embedding_dim, name="interest_evolution_gru")
+            if hp.interest_evolve
+            else None
+        )
+        # Eq. 18-20: long-term encoder
+        self.long_attention = self.attention_pooling("long_term_attention")
+        # Eq. 21-22: short-term encoder
+        self.short_rnn = SequenceEncoder(hp.sequential_model, hp.hidden_size, name="short_term_rnn")
+        self.short_attention = self.attention_pooling("short_term_attention")
+        # Eq. 23-24: proxies
+        self.long_proxy = InterestProxy("all", name="long_term_proxy")
+        self.short_proxy = InterestProxy("recent", hp.contrastive_recent_k, name="short_term_proxy")
+        # Eq. 25-29: contrastive loss
+        self.contrastive = None
+        if self.use_contrastive:
+            self.contrastive = CLSRContrastiveLoss(
+                hp.contrastive_loss,
+                hp.triplet_form,
+                hp.triplet_margin,
+                pairs,
+                hp.contrastive_loss_weight,
+                hp.contrastive_length_threshold,
+                name="contrastive_loss",
+            )
+        # Eq. 30-32: fusion
+        self.fusion = None
+        self.fusion_gru = None
+        if self.predict_mode == "both":
+            n = len(hp.att_fcn_layer_sizes)
+            self.fusion = FusionGate(
+                self.fusion_mode,
+                hp.att_fcn_layer_sizes,
+                hp.activation[:n],
+                dropout_rates=hp.dropout[:n] if hp.user_dropout else None,
+                use_bn=hp.enable_BN,
+                kernel_initializer=self.initializer,
+                alpha_value=hp.manual_alpha_value,
+                name="fusion_gate",
+            )
+            if self.fusion_mode == "adaptive" and hp.predict_long_short:
+                self.fusion_gru = SequenceEncoder("gru", hp.hidden_size, name="fusion_gru")
+
+    # ------------------------------------------------------------------ building blocks
+    def attention_pooling(self, name: str) -> AttentionPooling:
+        hp = self.hparams
+        n = len(hp.att_fcn_layer_sizes)
+        return AttentionPooling(
+            hp.att_fcn_layer_sizes,
+            hp.activation[:n],
+            dropout_rates=hp.dropout[:n] if hp.user_dropout else None,
+            use_bn=hp.enable_BN,
+            kernel_initializer=self.initializer,
+            name=name,
+        )
+
+    def embedding_tables(self) -> list[tf.Variable]:
+        self._build_user_tables()
+        return super().embedding_tables() + [
+            self.user_long_embedding.embeddings,
+            self.user_short_embedding.embeddings,
+        ]
+
+    def _build_user_tables(self) -> None:
+        for table in (self.user_long_embedding, self.user_short_embedding):
+            if not table.built:
+                table.build((None,))
+
+    def _needs(self) -> tuple[bool, bool]:
+        """Whether the long / short encoders run: for prediction or for the contrastive terms."""
+        long = self.predict_mode in ("both", "long") or self.use_contrastive
+        short = self.predict_mode in ("both", "short") or self.use_contrastive
+        return long, short
+
+    # ------------------------------------------------------------------ forward pass
+    def build_seq_output(self, batch, emb, training):
+        hp = self.hparams
+        mask = batch["mask"]
+        x = emb["history"]  # X [B, L, Dh]
+        target = emb["target"]  # e_t [B, Dh]
+        u_long = self.user_long_embedding(batch["users"])
+        u_short = self.user_short_embedding(batch["users"])
+        if hp.embedding_dropout > 0:  # official code: dropout after each lookup
+            u_long = self.embedding_dropout(u_long, training=training)
+            u_short = self.embedding_dropout(u_short, training=training)
+        need_long, need_short = self._needs()
+        out = {}
+
+        # Eq. 18-20: I_L = Σ_j a_j x_j, attention query q_L = u_long
+        if need_long:
+            out["long_interest"], _ = self.long_attention(u_long, x, mask, training=training)
+        # Eq. 17, 21-22: q_S, O, I_S with the target-aware query [q_S ; e_t] (official code)
+        if need_short:
+            if self.interest_gru is not None:
+                _, q_short = self.interest_gru(x, mask, initial_state=u_short, training=training)
+            else:
+                q_short = u_short
+            if hp.sequential_model == "time4lstm":
+                rnn_in = tf.concat(
+                    [
+                        x,
+                        batch["time_from_first_action"][..., None],
+                        batch["time_to_now"][..., None],
+                    ],
+                    axis=-1,
+                )
+            else:
+                rnn_in = x
+            seq_out, _ = self.short_rnn(rnn_in, mask, training=training)
+            query = tf.concat([q_short, target], axis=-1)
+            out["short_interest"], _ = self.short_attention(query, seq_out, mask, training=training)
+        # Eq. 23-24: proxies (no stop-gradient, as the official code)
+        if self.use_contrastive:
+            out["long_proxy"] = self.long_proxy(x, mask)
+            out["short_proxy"] = self.short_proxy(x, mask)
+
+        # Eq. 30-32: fusion, or one interest only (predict_mode ablations)
+        rows = tf.shape(target)[0]
+        if self.predict_mode == "long":
+            user, alpha = out["long_interest"], tf.ones([rows, 1], target.dtype)
+        elif self.predict_mode == "short":
+            user, alpha = out["short_interest"], tf.zeros([rows, 1], target.dtype)
+        else:
+            gate_in = None
+            if self.fusion_mode == "adaptive":
+                tau = last_time_to_now(batch, hp.fusion_time_feature)
+                parts = [target, out["long_interest"], out["short_interest"], tau]
+                if self.fusion_gru is not None:
+                    _, h_fusion = self.fusion_gru(x, mask, training=training)
+                    parts = [h_fusion] + parts
+                gate_in = tf.concat(parts, axis=-1)
+            user, alpha = self.fusion(
+                out["long_interest"], out["short_interest"], gate_in, training=training
+            )
+        # Eq. 33: model_output = [U ; e_t]
+        out["output"] = tf.concat([user, target], axis=-1)
+        out["alpha"] = alpha
+        return out
+
+    # ------------------------------------------------------------------ losses
+    def embedding_regularization_rows(self, batch) -> list[tf.Tensor]:
+        """Base rows plus the ``user_long`` / ``user_short`` rows of the batch's unique users."""
+        self._build_user_tables()
+        long_rows, short_rows = unique_user_rows(
+            batch["users"],
+            self.user_long_embedding.embeddings,
+            self.user_short_embedding.embeddings,
+        )
+        return super().embedding_regularization_rows(batch) + [long_rows, short_rows]
+
+    def extra_losses(self, batch, outputs, training) -> dict[str, tf.Tensor]:
+        """``contrastive_loss`` (Eq. 29, weighted) and the official ``discrepancy_loss``."""
+        losses = {}
+        if self.contrastive is not None:
+            losses["contrastive_loss"], _ = self.contrastive(
+                outputs["long_interest"],
+                outputs["short_interest"],
+                outputs["long_proxy"],
+                outputs["short_proxy"],
+                batch["mask"],
+            )
+        if self.use_discrepancy:
+            self._build_user_tables()
+            long_rows, short_rows = unique_user_rows(
+                batch["users"],
+                self.user_long_embedding.embeddings,
+                self.user_short_embedding.embeddings,
+            )
+            losses["discrepancy_loss"] = discrepancy_loss(
+                long_rows, short_rows, self.hparams.discrepancy_loss_weight
+            )
+        return losses
+
+    def contrastive_terms(self, batch, training: bool = False) -> dict[int, tf.Tensor]:
+        """The unweighted contrastive terms ``{k: scalar}`` of a batch (for analysis)."""
+        if self.contrastive is None:
+            return {}
+        out = self.forward(batch, training=training)
+        return self.contrastive(
+            out["long_interest"],
+            out["short_interest"],
+            out["long_proxy"],
+            out["short_proxy"],
+            batch["mask"],
+        )[1]
+
+    # ------------------------------------------------------------------ CLSR evaluation API
+    def _collect_with_alpha(self, filename):
+        self._ensure_built()
+
+        @tf.function
+        def step(batch):
+            out = self.forward(batch, training=False)
+            logits = out["logits"]
+            scores = logits if self.hparams.method == "regression" else tf.sigmoid(logits)
+            return scores, out["alpha"]
+
+        cols = {"preds": [], "alpha": [], "labels": [], "users": [], "weights": []}
+        for batch in self.data.eval_dataset(filename):
+            scores, alpha = step(batch)
+            cols["preds"].append(scores.numpy().reshape(-1))
+            cols["alpha"].append(alpha.numpy().reshape(len(cols["preds"][-1]), -1))
+            cols["labels"].append(batch["labels"].numpy().reshape(-1))
+            cols["users"].append(batch["users"].numpy().reshape(-1))
+            cols["weights"].append(batch["sample_weight"].numpy().reshape(-1))
+        if not cols["preds"]:
+            raise ValueError(f"{filename}: no lines to evaluate")
+        keep = np.concatenate(cols.pop("weights")) > 0
+        return {k: np.concatenate(v)[keep] for k, v in cols.items()}
+
+    def _alpha_column(self, alpha: np.ndarray, what: str) -> np.ndarray:
+        if alpha.shape[1] != 1:
+            raise ValueError(
+                f"{what}: `fusion: concat` has no fusion weight alpha; use fusion adaptive or "
+                "fixed (or predict_mode long/short, where alpha is 1/0)"
+            )
+        return alpha[:, 0]
+
+    def run_weighted_eval(
+        self, filename, num_ngs: int, calc_mean_alpha: bool = False
+    ) -> dict[str, float]:
+        """CLSR code API: :meth:`run_eval`'s metrics (weighted ones included), plus
+        ``mean_alpha`` (the mean fusion weight on positive rows, reference §4.4) when
+        ``calc_mean_alpha``."""
+        if not calc_mean_alpha:
+            return self.run_eval(filename, num_ngs)
+        cols = self._collect_with_alpha(filename)
+        alphas = self._alpha_column(cols["alpha"], "run_weighted_eval(calc_mean_alpha=True)")
+        return evaluate(
+            cols["labels"], cols["preds"], cols["users"], self.hparams, num_ngs, alphas=alphas
+        )
+
+    def export_alpha(self, filename, outfile) -> int:
+        """Write ``user, item, label, score, alpha`` per line of ``filename`` to ``outfile``
+        (TSV with a header, raw user/item ids from the file, written atomically).
+
+        Returns the number of rows written.
+        """
+        cols = self._collect_with_alpha(filename)
+        alphas = self._alpha_column(cols["alpha"], "export_alpha")
+        min_len = int(self.hparams.min_seq_length)
+        raw = _raw_user_items(filename, min_len)
+        if len(raw) != len(alphas):
+            raise ValueError(
+                f"{filename}: {len(raw)} lines with history >= {min_len} but the model "
+                f"evaluated {len(alphas)} rows"
+            )
+        with atomic_path(outfile) as tmp, open(tmp, "w", encoding="utf-8") as f:
+            f.write("user\titem\tlabel\tscore\talpha\n")
+            for (user, item), label, score, alpha in zip(
+                raw, cols["labels"], cols["preds"], alphas
+            ):
+                f.write(f"{user}\t{item}\t{int(label)}\t{float(score)!r}\t{float(alpha)!r}\n")
+        return len(raw)
+
+
+def _raw_user_items(filename, min_seq_length: int) -> list[tuple[str, str]]:
+    """``(user, item)`` raw ids of the lines the evaluation pipeline keeps (history length >=
+    ``min_seq_length``), in file order."""
+    rows = []
+    with open(os.fspath(filename), encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) != 8:
+                raise ValueError(
+                    f"{filename}:{lineno}: expected 8 tab-separated fields, got {len(fields)}"
+                )
+            # counted as the pipeline counts (tf.strings.split: an empty field is 1 step)
+            if len(fields[5].split(",")) >= min_seq_length:
+                rows.append((fields[1], fields[2]))
+    return rows
