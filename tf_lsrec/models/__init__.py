@@ -17,6 +17,7 @@ MODEL_CLASSES = {
     "dien": ("tf_lsrec.models.dien", "DIENModel"),
     "caser": ("tf_lsrec.models.caser", "CaserModel"),
     "ncf": ("tf_lsrec.models.ncf", "NCFModel"),
+    "nextitnet": ("tf_lsrec.models.nextitnet", "NextItNetModel"),
 }
 
 
