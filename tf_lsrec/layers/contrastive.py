@@ -1,4 +1,4 @@
-"""CLSR's contrastive self-supervision (reference-behavior §7.10; paper §3.3, Eq. 19-24).
+"""CLSR's contrastive self-supervision (reference-behavior §7.10; paper §3.2.4).
 
 With anchor ``a``, positive ``p`` and negative ``q`` (all ``[B, D]``), one of
 
@@ -11,7 +11,8 @@ With anchor ``a``, positive ``p`` and negative ``q`` (all ``[B, D]``), one of
   official code works with (the two triplet forms agree whenever no coordinate's hinge is
   active except through the sum) and it has no ``sqrt`` gradient singularity at ``a = p``.
 
-CLSR's four terms (numbered as the official code; the paper orders them 19, 21, 20, 22):
+CLSR's four terms, numbered as the official code computes them (the paper lists them in the
+order 1, 3, 2, 4: long interest, long proxy, short interest, short proxy as anchors):
 
 1. ``f(I_L, P_L, P_S)`` long-term interest closer to the long proxy than to the short proxy;
 2. ``f(I_S, P_S, P_L)`` short-term interest closer to the short proxy;

@@ -1,21 +1,23 @@
 """CLSR (Zheng et al., "Disentangling Long and Short-Term Interests for Recommendation", WWW'22).
 
 Faithful to the official code (reference-behavior §7); the paper's variants are switches.
-Equation numbers are the paper's (§3.2-3.3); ``x_j = [E_i(item_j) ; E_c(cate_j)]``, ``X [B, L, Dh]``,
+Comments cite the paper's sections (§3.2.1 queries, §3.2.2 long-term encoder, §3.2.3
+short-term encoder, §3.2.4 self-supervised disentanglement, §3.2.5 adaptive fusion and
+prediction); ``x_j = [E_i(item_j) ; E_c(cate_j)]``, ``X [B, L, Dh]``,
 ``m`` the mask, ``ℓ = Σ_j m_j``, ``e_t = [E_i(item) ; E_c(cate)]`` the target.
 
-    queries (Eq. 16-17)   q_L = E_long[u]                                         [B, Du]
+    queries (§3.2.1)      q_L = E_long[u]                                         [B, Du]
                           q_S = GRU(X; h_0 = E_short[u])  (interest_evolve)        [B, Du]
                                 or E_short[u]             (interest_evolve False)
-    long-term (Eq. 18-20) I_L = Σ_j AttentionPooling(q_L, X)_j                    [B, Dh]
-    short-term (Eq. 21-22) O  = RNN_seq([x_j ; time_from_first_action_j ; time_to_now_j])
+    long-term (§3.2.2)    I_L = Σ_j AttentionPooling(q_L, X)_j                    [B, Dh]
+    short-term (§3.2.3)   O  = RNN_seq([x_j ; time_from_first_action_j ; time_to_now_j])
                           I_S = Σ_j AttentionPooling([q_S ; e_t], O)_j            [B, H]
-    proxies (Eq. 23-24)   P_L = mean of the kept x_j;  P_S = mean of the last min(k, ℓ) x_j
-    contrastive (Eq. 25-29) L_con = w_con Σ_{k in pairs} mean_{ℓ > threshold} f_k
-    fusion (Eq. 30-32)    h_F = GRU(X)  (predict_long_short)
+    proxies (§3.2.4)      P_L = mean of the kept x_j;  P_S = mean of the last min(k, ℓ) x_j
+    contrastive (§3.2.4)  L_con = w_con Σ_{k in pairs} mean_{ℓ > threshold} f_k
+    fusion (§3.2.5)       h_F = GRU(X)  (predict_long_short)
                           α   = σ(MLP_att([h_F ; e_t ; I_L ; I_S ; τ]))           [B, 1]
                           U   = α I_L + (1 − α) I_S                               [B, H]
-    prediction (Eq. 33)   logit = MLP([U ; e_t])
+    prediction (§3.2.5)   logit = MLP([U ; e_t])
     official extra        L_disc = − w_disc mean_{v ∈ users(batch)} (E_long[v] − E_short[v])²
 
 ``τ`` is ``time_to_now[:, L-1]`` (official code: the last *column*, padding for short histories;
@@ -90,7 +92,7 @@ class CLSRModel(SequentialModel):
         self.use_discrepancy = hp.discrepancy_loss_weight > 0
         sizes = self.data.vocab_sizes
 
-        # Eq. 16-17: the two query sources, separate user tables (official code)
+        # §3.2.1: the two query sources, separate user tables (official code)
         self.user_long_embedding = self._embedding(
             sizes["user"], hp.user_embedding_dim, "user_long"
         )
@@ -102,15 +104,15 @@ class CLSRModel(SequentialModel):
             if hp.interest_evolve
             else None
         )
-        # Eq. 18-20: long-term encoder
+        # §3.2.2: long-term encoder
         self.long_attention = self.attention_pooling("long_term_attention")
-        # Eq. 21-22: short-term encoder
+        # §3.2.3: short-term encoder
         self.short_rnn = SequenceEncoder(hp.sequential_model, hp.hidden_size, name="short_term_rnn")
         self.short_attention = self.attention_pooling("short_term_attention")
-        # Eq. 23-24: proxies
+        # §3.2.4: proxies
         self.long_proxy = InterestProxy("all", name="long_term_proxy")
         self.short_proxy = InterestProxy("recent", hp.contrastive_recent_k, name="short_term_proxy")
-        # Eq. 25-29: contrastive loss
+        # §3.2.4: contrastive loss
         self.contrastive = None
         if self.use_contrastive:
             self.contrastive = CLSRContrastiveLoss(
@@ -122,7 +124,7 @@ class CLSRModel(SequentialModel):
                 hp.contrastive_length_threshold,
                 name="contrastive_loss",
             )
-        # Eq. 30-32: fusion
+        # §3.2.5: fusion
         self.fusion = None
         self.fusion_gru = None
         if self.predict_mode == "both":
@@ -185,10 +187,10 @@ class CLSRModel(SequentialModel):
         need_long, need_short = self._needs()
         out = {}
 
-        # Eq. 18-20: I_L = Σ_j a_j x_j, attention query q_L = u_long
+        # §3.2.2: I_L = Σ_j a_j x_j, attention query q_L = u_long
         if need_long:
             out["long_interest"], _ = self.long_attention(u_long, x, mask, training=training)
-        # Eq. 17, 21-22: q_S, O, I_S with the target-aware query [q_S ; e_t] (official code)
+        # §3.2.1, §3.2.3: q_S, O, I_S with the target-aware query [q_S ; e_t] (official code)
         if need_short:
             if self.interest_gru is not None:
                 _, q_short = self.interest_gru(x, mask, initial_state=u_short, training=training)
@@ -208,12 +210,12 @@ class CLSRModel(SequentialModel):
             seq_out, _ = self.short_rnn(rnn_in, mask, training=training)
             query = tf.concat([q_short, target], axis=-1)
             out["short_interest"], _ = self.short_attention(query, seq_out, mask, training=training)
-        # Eq. 23-24: proxies (no stop-gradient, as the official code)
+        # §3.2.4: proxies (no stop-gradient, as the official code)
         if self.use_contrastive:
             out["long_proxy"] = self.long_proxy(x, mask)
             out["short_proxy"] = self.short_proxy(x, mask)
 
-        # Eq. 30-32: fusion, or one interest only (predict_mode ablations)
+        # §3.2.5: fusion, or one interest only (predict_mode ablations)
         rows = tf.shape(target)[0]
         if self.predict_mode == "long":
             user, alpha = out["long_interest"], tf.ones([rows, 1], target.dtype)
@@ -231,7 +233,7 @@ class CLSRModel(SequentialModel):
             user, alpha = self.fusion(
                 out["long_interest"], out["short_interest"], gate_in, training=training
             )
-        # Eq. 33: model_output = [U ; e_t]
+        # §3.2.5: model_output = [U ; e_t]
         out["output"] = tf.concat([user, target], axis=-1)
         out["alpha"] = alpha
         return out
@@ -248,7 +250,7 @@ class CLSRModel(SequentialModel):
         return super().embedding_regularization_rows(batch) + [long_rows, short_rows]
 
     def extra_losses(self, batch, outputs, training) -> dict[str, tf.Tensor]:
-        """``contrastive_loss`` (Eq. 29, weighted) and the official ``discrepancy_loss``."""
+        """``contrastive_loss`` (§3.2.4, weighted) and the official ``discrepancy_loss``."""
         losses = {}
         if self.contrastive is not None:
             losses["contrastive_loss"], _ = self.contrastive(
