@@ -1,0 +1,282 @@
+"""The serving ``tf.Module``: three signatures over raw string ids, vocab lookup in the graph.
+
+Every signature turns its raw inputs into model features with ``tf_lsrec.io.build_features`` (the
+function the training pipeline uses, so features cannot drift) and scores them with the model's
+own ``predict_scores`` in inference mode (``training=False``: dropout off, batch normalisation on
+its moving statistics).
+
+* ``serving_default``  rows ``[B]`` (histories right-padded ``[B, N]`` + ``history_length``)
+  -> ``probability [B]``.
+* ``score_candidates`` one user's history (``[N]``) x candidates ``[C]`` -> ``scores [C]``.
+* ``recommend``        one user's history -> top ``k`` catalogue items: ``item_ids [k]`` (string),
+  ``scores [k]``; ``exclude_history`` removes items already in the history.
+
+Sequential models score ``MLP([user ; target])``, which does not factorise into a dot product of
+a user vector and an item vector, so ``recommend`` cannot use ``tfrs``' ``BruteForce`` index: it
+scores every catalogue item with the model (in chunks of ``chunk_size`` rows) and takes
+``tf.math.top_k``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import tensorflow as tf
+
+from tf_lsrec.io.features import build_features
+from tf_lsrec.serving.catalogue import Catalogue
+
+PREDICT_INPUTS = {
+    "user": tf.TensorSpec([None], tf.string, "user"),
+    "item": tf.TensorSpec([None], tf.string, "item"),
+    "category": tf.TensorSpec([None], tf.string, "category"),
+    "time": tf.TensorSpec([None], tf.float64, "time"),
+    "item_history": tf.TensorSpec([None, None], tf.string, "item_history"),
+    "category_history": tf.TensorSpec([None, None], tf.string, "category_history"),
+    "time_history": tf.TensorSpec([None, None], tf.float64, "time_history"),
+    "history_length": tf.TensorSpec([None], tf.int32, "history_length"),
+}
+USER_INPUTS = {
+    "user": tf.TensorSpec([], tf.string, "user"),
+    "time": tf.TensorSpec([], tf.float64, "time"),
+    "item_history": tf.TensorSpec([None], tf.string, "item_history"),
+    "category_history": tf.TensorSpec([None], tf.string, "category_history"),
+    "time_history": tf.TensorSpec([None], tf.float64, "time_history"),
+}
+CANDIDATE_INPUTS = {
+    **USER_INPUTS,
+    "candidate_items": tf.TensorSpec([None], tf.string, "candidate_items"),
+    "candidate_categories": tf.TensorSpec([None], tf.string, "candidate_categories"),
+}
+RECOMMEND_INPUTS = {
+    **USER_INPUTS,
+    "exclude_history": tf.TensorSpec([], tf.bool, "exclude_history"),
+}
+SIGNATURE_INPUTS = {
+    "serving_default": PREDICT_INPUTS,
+    "score_candidates": CANDIDATE_INPUTS,
+    "recommend": RECOMMEND_INPUTS,
+}
+
+
+class _Untracked:
+    """Holds an object without making it a SavedModel dependency (only its variables are)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+def _same_size(a: tf.Tensor, b: tf.Tensor, message: str) -> tf.Operation:
+    return tf.debugging.assert_equal(tf.size(a), tf.size(b), message=message)
+
+
+class ServingModule(tf.Module):
+    """Wraps a built ``SequentialModel`` for export.
+
+    Only the model's variables and the vocab tables are tracked (not the Keras model object), so
+    the SavedModel holds exactly the serving graphs.
+
+    Args:
+        model: a ``SequentialModel`` whose variables exist.
+        catalogue: the items ``recommend`` ranks (``tf_lsrec.serving.catalogue``).
+        k: number of items returned by ``recommend`` (``1 <= k <= len(catalogue)``).
+        chunk_size: catalogue rows scored per model call in ``recommend``.
+    """
+
+    def __init__(self, model, catalogue: Catalogue, k: int = 10, chunk_size: int = 4096):
+        super().__init__(name="tf_lsrec_serving")
+        n = len(catalogue)
+        if not 1 <= k <= n:
+            raise ValueError(f"recommend k = {k}; expected 1 <= k <= catalogue size {n}")
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size = {chunk_size}; expected >= 1")
+        self._model = _Untracked(model)  # the Keras object itself is not saved
+        self.lookup = model.data.lookup
+        self.model_variables = list(model.variables)
+        self.max_seq_length = int(model.data.max_seq_length)
+        self.divisor = float(model.data.divisor)
+        self.k = int(k)
+        self.chunk_size = int(min(chunk_size, n))
+        self.n_chunks = int(math.ceil(n / self.chunk_size))
+        items = tf.constant(list(catalogue.items), tf.string)
+        self.catalogue_items = tf.Variable(items, trainable=False, name="catalogue_items")
+        pad = self.n_chunks * self.chunk_size - n
+        item_idx = self.lookup.items(items)
+        cate_idx = self.lookup.cates(tf.constant(list(catalogue.categories), tf.string))
+        self.catalogue_item_index = tf.Variable(
+            tf.pad(item_idx, [[0, pad]]), trainable=False, name="catalogue_item_index"
+        )
+        self.catalogue_cate_index = tf.Variable(
+            tf.pad(cate_idx, [[0, pad]]), trainable=False, name="catalogue_cate_index"
+        )
+        self.catalogue_size = n
+        self.catalogue_position = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(items, tf.range(n, dtype=tf.int32)),
+            default_value=-1,
+        )
+        # Kept out of the tracked attributes: the SavedModel holds them once, as signatures
+        # (tracked tf.function attributes would be traced and serialized a second time).
+        self._functions = _Untracked(
+            {
+                "serving_default": tf.function(
+                    self._predict, input_signature=[PREDICT_INPUTS], autograph=False
+                ),
+                "score_candidates": tf.function(
+                    self._score_candidates, input_signature=[CANDIDATE_INPUTS], autograph=False
+                ),
+                "recommend": tf.function(
+                    self._recommend, input_signature=[RECOMMEND_INPUTS], autograph=False
+                ),
+            }
+        )
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def model(self):
+        return self._model.value
+
+    def _features(self, raw: dict) -> dict[str, tf.Tensor]:
+        return build_features(raw, self.lookup, self.max_seq_length, self.divisor)
+
+    def _scores(self, features: dict[str, tf.Tensor]) -> tf.Tensor:
+        """Model output for a feature batch: ``[B]`` float32."""
+        return tf.reshape(self.model.predict_scores(features, training=False), [-1])
+
+    def _user_features(self, x: dict) -> dict[str, tf.Tensor]:
+        """Features of one row (``[1, ...]``) holding the user's history; target left unknown."""
+        checks = [
+            _same_size(
+                x["item_history"],
+                x["category_history"],
+                "item_history and category_history must have the same length",
+            ),
+            _same_size(
+                x["item_history"],
+                x["time_history"],
+                "item_history and time_history must have the same length",
+            ),
+        ]
+        with tf.control_dependencies(checks):
+            raw = {
+                "users": tf.reshape(x["user"], [1]),
+                "items": tf.constant([""]),
+                "cates": tf.constant([""]),
+                "time": tf.reshape(x["time"], [1]),
+                "item_history": tf.RaggedTensor.from_tensor(x["item_history"][None, :]),
+                "cate_history": tf.RaggedTensor.from_tensor(x["category_history"][None, :]),
+                "time_history": tf.RaggedTensor.from_tensor(x["time_history"][None, :]),
+            }
+        return self._features(raw)
+
+    @staticmethod
+    def _tile(features: dict[str, tf.Tensor], items: tf.Tensor, cates: tf.Tensor):
+        """One user's row ``[1, ...]`` repeated for each target ``items``/``cates`` ``[C]``."""
+        n = tf.shape(items)[0]
+        out = {k: tf.repeat(v, n, axis=0) for k, v in features.items()}
+        out["items"] = items
+        out["cates"] = cates
+        return out
+
+    # ------------------------------------------------------------------ signatures
+    def _predict(self, x: dict) -> dict[str, tf.Tensor]:
+        """Rows of raw ids -> ``{"probability": float32 [B]}`` (sigmoid of the logit;
+        the raw model output for ``method: regression``)."""
+        b = tf.size(x["user"])
+        n = tf.shape(x["item_history"])[1]
+        length = x["history_length"]
+        checks = [tf.debugging.assert_positive(b, message="empty batch: `user` has no rows")]
+        for name in ("item", "category", "time", "history_length"):
+            checks.append(
+                _same_size(x[name], x["user"], f"`{name}` must have one entry per row of `user`")
+            )
+        for name in ("item_history", "category_history", "time_history"):
+            checks.append(
+                tf.debugging.assert_equal(
+                    tf.shape(x[name])[0], b, message=f"`{name}` must have one row per row of `user`"
+                )
+            )
+        for name in ("category_history", "time_history"):
+            checks.append(
+                tf.debugging.assert_equal(
+                    tf.shape(x[name]),
+                    tf.shape(x["item_history"]),
+                    message=f"`{name}` must have the same [B, N] shape as `item_history`",
+                )
+            )
+        checks.append(
+            tf.debugging.assert_non_negative(length, message="`history_length` must be >= 0")
+        )
+        checks.append(
+            tf.debugging.assert_less_equal(
+                length, n, message="`history_length` exceeds the padded history width N"
+            )
+        )
+        with tf.control_dependencies(checks):
+            raw = {
+                "users": tf.identity(x["user"]),
+                "items": x["item"],
+                "cates": x["category"],
+                "time": x["time"],
+                "item_history": tf.RaggedTensor.from_tensor(x["item_history"], lengths=length),
+                "cate_history": tf.RaggedTensor.from_tensor(x["category_history"], lengths=length),
+                "time_history": tf.RaggedTensor.from_tensor(x["time_history"], lengths=length),
+            }
+        return {"probability": self._scores(self._features(raw))}
+
+    def _score_candidates(self, x: dict) -> dict[str, tf.Tensor]:
+        """One user x ``C`` candidates -> ``{"scores": float32 [C]}``."""
+        checks = [
+            tf.debugging.assert_positive(
+                tf.size(x["candidate_items"]), message="empty batch: no `candidate_items`"
+            ),
+            _same_size(
+                x["candidate_items"],
+                x["candidate_categories"],
+                "candidate_items and candidate_categories must have the same length",
+            ),
+        ]
+        with tf.control_dependencies(checks):
+            items = self.lookup.items(x["candidate_items"])
+            cates = self.lookup.cates(x["candidate_categories"])
+        feats = self._tile(self._user_features(x), items, cates)
+        return {"scores": self._scores(feats)}
+
+    def _recommend(self, x: dict) -> dict[str, tf.Tensor]:
+        """One user -> ``{"item_ids": string [k], "scores": float32 [k]}``, best first.
+
+        With ``exclude_history`` the items of ``item_history`` get score ``-inf`` (they appear
+        only when fewer than ``k`` other catalogue items remain)."""
+        user = self._user_features(x)
+        size = self.chunk_size
+        if self.n_chunks == 1:
+            scores = self._scores(
+                self._tile(user, self.catalogue_item_index, self.catalogue_cate_index)
+            )
+        else:
+            item_chunks = tf.reshape(self.catalogue_item_index, [self.n_chunks, size])
+            cate_chunks = tf.reshape(self.catalogue_cate_index, [self.n_chunks, size])
+            scores = tf.map_fn(
+                lambda ic: self._scores(self._tile(user, ic[0], ic[1])),
+                (item_chunks, cate_chunks),
+                fn_output_signature=tf.TensorSpec([size], tf.float32),
+            )
+            scores = tf.reshape(scores, [-1])
+        scores = scores[: self.catalogue_size]
+        position = self.catalogue_position.lookup(x["item_history"])
+        position = tf.boolean_mask(position, position >= 0)
+        seen = tf.scatter_nd(position[:, None], tf.ones_like(position), [self.catalogue_size]) > 0
+        scores = tf.where(
+            tf.logical_and(x["exclude_history"], seen), tf.constant(-math.inf, tf.float32), scores
+        )
+        top = tf.math.top_k(scores, k=self.k)
+        return {"item_ids": tf.gather(self.catalogue_items, top.indices), "scores": top.values}
+
+    def signatures(self) -> dict[str, tf.types.experimental.ConcreteFunction]:
+        """The three concrete functions, keyed by signature name."""
+        return {name: fn.get_concrete_function() for name, fn in self._functions.value.items()}
+
+    def __call__(self, signature: str, inputs: dict) -> dict[str, tf.Tensor]:
+        """Run one signature in this process (``inputs``: tensors named as in the signature)."""
+        return self._functions.value[signature](inputs)
