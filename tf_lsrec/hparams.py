@@ -122,6 +122,8 @@ _declare(
     L=S(int, 3, "Caser: largest horizontal filter height", check=_pos, expect="> 0"),
     n_v=S(int, 128, "Caser: vertical filters", check=_pos, expect="> 0"),
     n_h=S(int, 128, "Caser: horizontal filters per height", check=_pos, expect="> 0"),
+    # NCF
+    ncf_layer_sizes=S(list, [80, 40], "NCF: MLP tower sizes"),
     # NextItNet
     dilations=S(list, [1, 2, 4, 1, 2, 4]),
     kernel_size=S(int, 3, check=_pos, expect="> 0"),
