@@ -98,6 +98,7 @@ def main(argv=None) -> dict:
         "overrides": args.set,
         "command": " ".join([os.path.basename(sys.executable), "tools/run.py", *sys.argv[1:]]),
         "best_epoch": getattr(model, "best_epoch", None),
+        "epochs_run": len(getattr(model, "history", None) or []),
         "valid_metrics": valid,
         "test_metrics": test,
         "timings": {"prepare_seconds": prepare_seconds, "fit_seconds": fit_seconds,

@@ -1,0 +1,107 @@
+"""Compare models over several seeds and print a mean ± std table (markdown).
+
+    python tools/compare.py --models sli_rec gru4rec clsr slsrec --seeds 1 2 3 \
+        --set train.epochs=3 --out docs/results/ml100k
+
+Runs ``tools/run.py --yaml hparams/<model>.yaml --set train.seed=<seed> ...`` for every pair (in
+separate processes, one after another), keeps each run's ``results.json`` under ``--out``, and writes
+``--out/summary.md`` and ``--out/summary.json``. Runs whose ``results.json`` already exists are
+reused, so an interrupted comparison resumes. ``--table-only`` aggregates existing results.
+"""
+
+from __future__ import annotations
+
+# isort: off
+import _bootstrap  # noqa: F401
+
+# isort: on
+import argparse
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_METRICS = ("auc", "wauc", "group_auc", "mean_mrr", "ndcg@2", "ndcg@4", "hit@2", "hit@4")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--models", nargs="+", required=True, help="yaml names in hparams/")
+    p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override for every run (repeatable)")
+    p.add_argument("--out", required=True, help="directory for run outputs and the summary")
+    p.add_argument("--metrics", nargs="+", default=list(DEFAULT_METRICS))
+    p.add_argument("--table-only", action="store_true", help="only aggregate existing runs")
+    return p.parse_args(argv)
+
+
+def run_one(model: str, seed: int, overrides: list[str], out: str) -> str:
+    run_dir = os.path.join(out, f"{model}-seed{seed}")
+    result = os.path.join(run_dir, "results.json")
+    if os.path.exists(result):
+        return result
+    cmd = [sys.executable, os.path.join(ROOT, "tools", "run.py"), "--yaml",
+           os.path.join(ROOT, "hparams", f"{model}.yaml"), "--run-dir", run_dir,
+           "--set", f"train.seed={seed}"]
+    for o in overrides:
+        cmd += ["--set", o]
+    os.makedirs(run_dir, exist_ok=True)
+    with open(os.path.join(run_dir, "stdout.log"), "w") as log:
+        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}); see {run_dir}/stdout.log")
+    return result
+
+
+def summarize(out: str, metrics: list[str]) -> tuple[str, dict]:
+    """Markdown table of mean ± std of the test metrics per model, from ``out/*/results.json``."""
+    by_model: dict[str, list[dict]] = {}
+    for path in sorted(glob.glob(os.path.join(out, "*", "results.json"))):
+        with open(path) as f:
+            r = json.load(f)
+        by_model.setdefault(r["model"], []).append(r)
+    summary = {}
+    header = "| model | seeds | " + " | ".join(metrics) + " | train s/epoch |"
+    lines = [header, "|" + "---|" * (len(metrics) + 3)]
+    for model, runs in by_model.items():
+        row = {"seeds": len(runs)}
+        cells = []
+        for m in metrics:
+            vals = [r["test_metrics"][m] for r in runs if m in r["test_metrics"]]
+            if not vals:
+                cells.append("–")
+                continue
+            mean, std = float(np.mean(vals)), float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
+            row[m] = {"mean": mean, "std": std, "values": vals}
+            cells.append(f"{mean:.4f} ± {std:.4f}")
+        epochs = [r.get("epochs_run") or r["hparams"]["epochs"] for r in runs]
+        per_epoch = np.mean([r["timings"]["fit_seconds"] / max(e, 1) for r, e in zip(runs, epochs)])
+        row["train_seconds_per_epoch"] = float(per_epoch)
+        summary[model] = row
+        lines.append(f"| {model} | {len(runs)} | " + " | ".join(cells) + f" | {per_epoch:.0f} |")
+    return "\n".join(lines), summary
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+    if not args.table_only:
+        for model in args.models:
+            for seed in args.seeds:
+                print(f"== {model} seed {seed}", flush=True)
+                run_one(model, seed, args.set, args.out)
+    table, summary = summarize(args.out, args.metrics)
+    from tf_lsrec.utils.files import atomic_write_text
+
+    atomic_write_text(os.path.join(args.out, "summary.md"), table + "\n")
+    atomic_write_text(os.path.join(args.out, "summary.json"), json.dumps(summary, indent=1))
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
