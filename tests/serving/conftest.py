@@ -128,14 +128,14 @@ def one_user(row: list[str]) -> dict[str, np.ndarray]:
 
 def expected_catalogue(paths) -> tuple[list[str], list[str]]:
     """Oracle: vocab items (index order, ``default_mid`` out) and their most frequent category
-    in the train file (ties: first seen), counted with plain Python."""
+    in the train file (ties: smallest id), counted with plain Python."""
     counts: dict[str, collections.Counter] = {}
     for r in read_lines(paths.train_file):
         for i, c in zip([r[2], *r[5].split(",")], [r[3], *r[6].split(",")]):
             counts.setdefault(i, collections.Counter())[c] += 1
     vocab = load_vocab(paths.item_vocab, "item")
     items = sorted((k for k in vocab if k != DEFAULT_ITEM), key=vocab.get)
-    return items, [counts[i].most_common(1)[0][0] for i in items]
+    return items, [min(counts[i].items(), key=lambda cn: (-cn[1], cn[0]))[0] for i in items]
 
 
 def run_fresh(export_dir: str, requests: list, tmp_path) -> dict:
@@ -281,3 +281,10 @@ def served(request, planted_paths, tmp_path_factory):
         expected=expected,
         tmp=tmp,
     )
+
+
+@pytest.fixture
+def helpers():
+    """This module (``serving_hparams``, ``randomize``, ``one_user``, ...) for test files, which
+    cannot import a conftest under ``--import-mode=importlib``."""
+    return sys.modules[__name__]

@@ -3,9 +3,10 @@
 A sequential model scores ``(user history, target item, target category)``, so recommending over
 the full catalogue needs the category of each item. Vocab pickles only map ids to indices; the
 item -> category relation is read from the training file (targets and histories), the same file
-the vocabs were built from. Each item gets its most frequent category (ties: the category seen
-first). Items of the vocab that never appear in the file (e.g. vocabs built elsewhere) get the
-unknown category (index 0, as in training) and are **counted** in ``Catalogue.missing_category``.
+the vocabs were built from. Each item gets its most frequent category (ties: the smallest
+category id, so the choice does not depend on batching). Items of the vocab that never appear in
+the file (e.g. vocabs built elsewhere) get the unknown category (index 0, as in training) and are
+**counted** in ``Catalogue.missing_category``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import dataclasses
 import os
 from collections.abc import Mapping
 
-import numpy as np
 import tensorflow as tf
 
 from tf_lsrec.data.vocab import DEFAULT_ITEM
@@ -78,8 +78,8 @@ def item_category_counts(train_file: str | os.PathLike) -> dict[str, dict[str, i
 
 
 def _most_frequent(cates: Mapping[str, int]) -> str:
-    best = max(cates.values())
-    return next(c for c, n in cates.items() if n == best)  # dicts keep first-seen order
+    """The most frequent category; ties go to the smallest id (deterministic)."""
+    return min(cates.items(), key=lambda cn: (-cn[1], cn[0]))[0]
 
 
 def catalogue_from_vocab(
@@ -118,8 +118,3 @@ def build_catalogue(hparams, item_categories: Mapping[str, str] | None = None) -
     counts = item_category_counts(train_file)
     mapping = {item: _most_frequent(c) for item, c in counts.items()}
     return catalogue_from_vocab(vocab, mapping, os.fspath(train_file))
-
-
-def as_arrays(catalogue: Catalogue) -> tuple[np.ndarray, np.ndarray]:
-    """``(items, categories)`` as numpy object arrays of ``str``, shape ``[C]`` each."""
-    return np.array(catalogue.items, dtype=object), np.array(catalogue.categories, dtype=object)

@@ -142,6 +142,7 @@ def export(
     item_categories: Mapping[str, str] | None = None,
     chunk_size: int = 4096,
     warmup: bool = True,
+    jit_compile: bool = False,
 ) -> str:
     """Export a ``SequentialModel`` for TF Serving; returns the version directory.
 
@@ -155,6 +156,8 @@ def export(
             default read from ``hparams.train_file`` (see ``tf_lsrec.serving.catalogue``).
         chunk_size: catalogue rows per model call inside ``recommend``.
         warmup: write ``assets.extra/tf_serving_warmup_requests``.
+        jit_compile: XLA-compile the model part of each signature (faster on CPU; the server
+            must support XLA, as ``tensorflow_model_server`` does).
 
     Signatures (inputs in docs/serving.md): ``serving_default`` (rows -> ``probability``),
     ``score_candidates`` (one user x candidates -> ``scores``), ``recommend`` (one user ->
@@ -177,7 +180,7 @@ def export(
             len(catalogue),
             catalogue.source,
         )
-    module = ServingModule(model, catalogue, k=k, chunk_size=chunk_size)
+    module = ServingModule(model, catalogue, k=k, chunk_size=chunk_size, jit_compile=jit_compile)
     final = os.path.join(model_dir, str(version))
     with atomic_directory(final) as tmp:
         tf.saved_model.save(module, tmp, signatures=module.signatures())
@@ -190,6 +193,7 @@ def export(
             "version": version,
             "signatures": _describe_inputs(),
             "recommend_k": k,
+            "jit_compile": jit_compile,
             "catalogue_size": len(catalogue),
             "catalogue_missing_category": catalogue.missing_category,
             "catalogue_source": catalogue.source,

@@ -83,9 +83,18 @@ class ServingModule(tf.Module):
         catalogue: the items ``recommend`` ranks (``tf_lsrec.serving.catalogue``).
         k: number of items returned by ``recommend`` (``1 <= k <= len(catalogue)``).
         chunk_size: catalogue rows scored per model call in ``recommend``.
+        jit_compile: compile the model part (features -> scores) with XLA; string lookups and
+            feature building stay outside the compiled function.
     """
 
-    def __init__(self, model, catalogue: Catalogue, k: int = 10, chunk_size: int = 4096):
+    def __init__(
+        self,
+        model,
+        catalogue: Catalogue,
+        k: int = 10,
+        chunk_size: int = 4096,
+        jit_compile: bool = False,
+    ):
         super().__init__(name="tf_lsrec_serving")
         n = len(catalogue)
         if not 1 <= k <= n:
@@ -97,6 +106,11 @@ class ServingModule(tf.Module):
         self.model_variables = list(model.variables)
         self.max_seq_length = int(model.data.max_seq_length)
         self.divisor = float(model.data.divisor)
+        self.jit_compile = bool(jit_compile)
+        score = lambda feats: tf.reshape(model.predict_scores(feats, training=False), [-1])  # noqa: E731
+        self._score_fn = _Untracked(
+            tf.function(score, jit_compile=True, autograph=False) if jit_compile else score
+        )
         self.k = int(k)
         self.chunk_size = int(min(chunk_size, n))
         self.n_chunks = int(math.ceil(n / self.chunk_size))
@@ -142,7 +156,7 @@ class ServingModule(tf.Module):
 
     def _scores(self, features: dict[str, tf.Tensor]) -> tf.Tensor:
         """Model output for a feature batch: ``[B]`` float32."""
-        return tf.reshape(self.model.predict_scores(features, training=False), [-1])
+        return self._score_fn.value(features)
 
     def _user_features(self, x: dict) -> dict[str, tf.Tensor]:
         """Features of one row (``[1, ...]``) holding the user's history; target left unknown."""

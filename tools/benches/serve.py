@@ -1,0 +1,181 @@
+"""Serving latency: score_candidates (1 user x 100) and recommend (top-10 of the catalogue).
+
+Exports a model (untrained weights: latency does not depend on their values) with its reference
+YAML on ml-100k (a synthetic catalogue of ml-100k's size when ml-100k cannot be prepared), loads
+the SavedModel from disk in this process with one intra-op and one inter-op thread, and times
+single requests on CPU: p50 / p99 / mean in milliseconds after a warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import tempfile
+import time
+
+ML100K_ITEMS = 1682
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--yaml", default="hparams/sli_rec.yaml", help="model hyper-parameters")
+    p.add_argument("--candidates", type=int, default=100, help="candidates per request")
+    p.add_argument("--k", type=int, default=10, help="recommend top-k")
+    p.add_argument("--requests", type=int, default=500, help="timed requests per signature")
+    p.add_argument("--warmup", type=int, default=30, help="untimed requests first")
+    p.add_argument("--threads", type=int, default=1, help="intra- and inter-op threads")
+    p.add_argument("--synthetic", action="store_true", help="skip ml-100k, use the synthetic set")
+    p.add_argument("--export-dir", help="keep the export here (default: a temporary directory)")
+    p.add_argument("--jit-compile", action="store_true", help="export with XLA-compiled scoring")
+    p.add_argument("--load", help="time an existing version directory instead of exporting")
+
+
+def _data(args, hp, workdir: str):
+    """(DataPaths, description): ml-100k prepared into the cache, else a synthetic set."""
+    from tf_lsrec.data.prepare import make_planted_dataset, prepare_data
+
+    if not args.synthetic:
+        try:
+            return prepare_data(hp), "ml-100k"
+        except Exception as e:  # noqa: BLE001 - any failure: fall back and say why
+            reason = f"{type(e).__name__}: {e}"
+    else:
+        reason = "--synthetic"
+    paths = make_planted_dataset(
+        os.path.join(workdir, "synthetic"),
+        n_users=943,
+        n_items=ML100K_ITEMS,
+        n_categories=19,
+        mean_length=60.0,
+    )
+    return paths, f"synthetic planted catalogue of ~{ML100K_ITEMS} items ({reason})"
+
+
+def _request(train_file: str, max_seq_length: int):
+    """A real user: the first training line whose history is at least ``max_seq_length`` long
+    (else the longest of the first 10,000 lines)."""
+    best = None
+    with open(train_file, encoding="utf-8") as f:
+        for n, line in enumerate(f):
+            fields = line.rstrip("\n").split("\t")
+            hist = fields[5].split(",")
+            if best is None or len(hist) > len(best[5].split(",")):
+                best = fields
+            if len(hist) >= max_seq_length or n >= 10_000:
+                break
+    return best
+
+
+def _percentiles(timings: tuple[list[float], list[float]]) -> dict[str, float]:
+    """Wall-clock p50/p99/mean, and the same for the process CPU time of each request (on a
+    shared machine the wall clock includes waiting for a core; CPU time does not)."""
+    import numpy as np
+
+    wall, cpu = (np.asarray(t) * 1e3 for t in timings)
+    return {
+        "p50_ms": round(float(np.percentile(wall, 50)), 3),
+        "p99_ms": round(float(np.percentile(wall, 99)), 3),
+        "mean_ms": round(float(wall.mean()), 3),
+        "cpu_p50_ms": round(float(np.percentile(cpu, 50)), 3),
+        "cpu_p99_ms": round(float(np.percentile(cpu, 99)), 3),
+        "requests": len(wall),
+    }
+
+
+def _time(fn, inputs, n: int, warmup: int) -> tuple[list[float], list[float]]:
+    for _ in range(warmup):
+        fn(**inputs)
+    wall, cpu = [], []
+    for _ in range(n):
+        t0, c0 = time.perf_counter(), time.process_time()
+        res = fn(**inputs)
+        for v in res.values():
+            v.numpy()
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    return wall, cpu
+
+
+def run(args) -> dict:
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    tf.config.set_visible_devices([], "GPU")
+
+    import numpy as np
+
+    from tf_lsrec.hparams import prepare_hparams
+    from tf_lsrec.models import get_model_class
+    from tf_lsrec.serving import export
+
+    workdir = tempfile.mkdtemp(prefix="bench_serve_")
+    hp = prepare_hparams(args.yaml)
+    t0 = time.perf_counter()
+    paths, data = _data(args, hp, workdir)
+    hp.update(**paths.as_hparams(), MODEL_DIR=os.path.join(workdir, "model"))
+    t1 = time.perf_counter()
+    if args.load:
+        version_dir, export_seconds = args.load, None
+    else:
+        model = get_model_class(hp.model_type)(hp)
+        t1 = time.perf_counter()
+        version_dir = export(
+            model,
+            args.export_dir or os.path.join(workdir, "export"),
+            k=args.k,
+            jit_compile=args.jit_compile,
+        )
+        export_seconds = round(time.perf_counter() - t1, 2)
+        del model
+
+    t2 = time.perf_counter()
+    loaded = tf.saved_model.load(version_dir)
+    load_seconds = time.perf_counter() - t2
+    row = _request(paths.train_file, hp.max_seq_length)
+    user = {
+        "user": tf.constant(row[1]),
+        "time": tf.constant(float(row[4]), tf.float64),
+        "item_history": tf.constant(row[5].split(",")),
+        "category_history": tf.constant(row[6].split(",")),
+        "time_history": tf.constant([float(t) for t in row[7].split(",")], tf.float64),
+    }
+    with open(os.path.join(version_dir, "assets.extra", "tf_lsrec_export.json")) as f:
+        info = json.load(f)
+    with open(hp.item_vocab, "rb") as f:
+        items = [k for k in pickle.load(f) if k != "default_mid"]
+    rng = np.random.default_rng(0)
+    cand = rng.choice(items, size=min(args.candidates, len(items)), replace=False).tolist()
+    candidates = {
+        **user,
+        "candidate_items": tf.constant(cand),
+        "candidate_categories": tf.constant([""] * len(cand)),  # unknown: same cost
+    }
+    score = _time(loaded.signatures["score_candidates"], candidates, args.requests, args.warmup)
+    rec_inputs = {**user, "exclude_history": tf.constant(True)}
+    n_rec = max(50, args.requests // 2)
+    rec = _time(loaded.signatures["recommend"], rec_inputs, n_rec, args.warmup)
+    return {
+        "model": hp.model_type,
+        "yaml": args.yaml,
+        "data": data,
+        "jit_compile": args.jit_compile if not args.load else "see version_dir",
+        "weights": "untrained (latency does not depend on values)",
+        "device": "CPU",
+        "threads": {"intra_op": args.threads, "inter_op": args.threads},
+        "catalogue_size": info["catalogue_size"],
+        "max_seq_length": hp.max_seq_length,
+        "request_history_length": len(user["item_history"].numpy()),
+        "score_candidates": {"candidates": len(cand), **_percentiles(score)},
+        "recommend": {"k": args.k, "exclude_history": True, **_percentiles(rec)},
+        "goal": "score_candidates p99 < 5 ms (1 user x 100 candidates, one core)",
+        "goal_met": bool(np.percentile(score[0], 99) * 1e3 < 5.0),
+        "prepare_and_build_seconds": round(t1 - t0, 2),
+        "export_seconds": export_seconds,
+        "version_dir": version_dir,
+        "load_seconds": round(load_seconds, 2),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "cpu_count": os.cpu_count(),
+        "tensorflow": tf.__version__,
+    }
