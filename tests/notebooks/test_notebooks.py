@@ -198,13 +198,27 @@ def test_02_model_comparison(tmp_path):
 
 
 def test_03_serving(tmp_path):
-    nb = _run("03_serving", {**_tiny_data(tmp_path), "LATENCY_REPEATS": 5}, tmp_path)
+    nb = _run(
+        "03_serving", {**_tiny_data(tmp_path), "LATENCY_REPEATS": 5, "BENCH_REQUESTS": 0}, tmp_path
+    )
     text = _text(nb)
+    assert "tools/bench.py serve skipped" in text
     for signature in ("serving_default", "score_candidates", "recommend"):
         assert f'"signature_name": "{signature}"' in text
     assert "signature_def['score_candidates']" in text  # saved_model_cli output
     assert "p50" in text
     assert _n_figures(nb) >= 1
+
+
+@pytest.mark.slow
+def test_03_serving_with_bench(tmp_path):
+    """The tools/bench.py serve cell (a fresh TensorFlow process: slow)."""
+    nb = _run(
+        "03_serving", {**_tiny_data(tmp_path), "LATENCY_REPEATS": 3, "BENCH_REQUESTS": 3}, tmp_path
+    )
+    text = _text(nb)
+    assert "$ python tools/bench.py serve --load" in text
+    assert "p99_ms" in text
 
 
 def test_parameter_cells_document_full_settings():
