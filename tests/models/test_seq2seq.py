@@ -13,6 +13,7 @@ from tf_lsrec.models.base import dummy_batch
 from tf_lsrec.models.gru4rec import GRU4RecModel
 from tf_lsrec.models.seq2seq import (
     Seq2SeqSelfSupervision,
+    first_occurrences,
     same_history,
     seq2seq_loss_parts,
     split_history,
@@ -38,6 +39,25 @@ class GRU4RecSeq2Seq(GRU4RecModel):
             )
         )
         return losses
+
+
+class GRU4RecStatesSeq2Seq(GRU4RecSeq2Seq):
+    """The past intentions come from GRU4Rec's own GRU outputs (causal: output ``j`` depends
+    on steps ``<= j`` only), so the auxiliary loss also trains the model's encoder and no
+    second GRU runs."""
+
+    def __init__(self, hparams, *args, **kwargs):
+        super().__init__(hparams, *args, **kwargs)
+        self.seq2seq = Seq2SeqSelfSupervision.from_hparams(
+            hparams, past_encoder="states", state_dim=hparams.hidden_size
+        )
+
+    def build_seq_output(self, batch, emb, training):
+        outputs, state = self.rnn(emb["history"], batch["mask"], training=training)
+        return {
+            "output": tf.concat([state, emb["target"]], axis=-1),
+            "history_states": outputs,
+        }
 
 
 def mask_of(lengths, max_len):
@@ -75,7 +95,31 @@ def test_same_history_compares_kept_items_only():
     np.testing.assert_array_equal(got, expect)
 
 
+def test_first_occurrences_keeps_one_row_per_history():
+    rows = [[1, 0, 1, 0], [0, 1, 0, 1], [1, 0, 1, 0], [0, 1, 0, 1]]  # rows 0 = 2 and 1 = 3
+    same = tf.constant(np.array(rows, dtype=bool))
+    np.testing.assert_array_equal(first_occurrences(same).numpy(), [0, 1])
+    np.testing.assert_array_equal(first_occurrences(tf.eye(3, dtype=tf.bool)).numpy(), [0, 1, 2])
+
+
 # ----------------------------------------------------------------- layer
+def test_dedupe_equals_the_loss_on_distinct_histories():
+    batch, emb = make_batch([6, 8, 4], seed=3)
+    layer = Seq2SeqSelfSupervision(num_intentions=3, keep_ratio=0.6)
+    distinct = float(layer(batch, emb))
+    order = [0, 0, 1, 2, 2, 1, 0]  # copies, as a training batch with negatives has
+    copied = {k: tf.gather(v, order) for k, v in batch.items()}
+    copied_emb = {"history": tf.gather(emb["history"], order)}
+    np.testing.assert_allclose(float(layer(copied, copied_emb, training=True)), distinct, rtol=1e-5)
+    assert int(layer.rows_used.numpy()) == 7  # counters count every row
+    # without dedupe, copies are excluded as negatives: on distinct rows both agree exactly
+    plain = Seq2SeqSelfSupervision.from_config({**layer.get_config(), "dedupe": False})
+    plain(batch, emb)
+    plain.set_weights(layer.get_weights())
+    np.testing.assert_allclose(float(plain(batch, emb)), distinct, rtol=1e-6)
+    assert np.isfinite(float(plain(copied, copied_emb)))
+
+
 def test_config_round_trip_and_validation():
     layer = Seq2SeqSelfSupervision(
         num_intentions=3, keep_ratio=0.4, future_length=4, temperature=0.3, keep_by="weight"
@@ -168,6 +212,20 @@ def test_weight_zero_adds_nothing_and_weight_scales_the_term(make_hparams):
     assert model.seq2seq.intentions.prototypes.shape == (3, 24)
 
 
+def test_states_path_trains_the_models_own_encoder(make_hparams):
+    hp = make_hparams("gru4rec", MODEL_DIR=None, seq2seq_loss_weight=1.0)
+    model = GRU4RecStatesSeq2Seq(hp)
+    batch = dummy_batch(4, 20)
+    batch["item_history"] = tf.constant(np.arange(80).reshape(4, 20) % 13 + 1, tf.int32)
+    with tf.GradientTape() as tape:
+        outputs = model.forward(batch, training=True)
+        loss = model.extra_losses(batch, outputs, True)["seq2seq_loss"]
+    grads = tape.gradient(loss, model.rnn.trainable_variables)
+    assert all(g is not None for g in grads)
+    assert sum(float(tf.reduce_sum(tf.abs(tf.convert_to_tensor(g)))) for g in grads) > 0
+    assert model.seq2seq.past_rnn is None  # no second GRU
+
+
 @pytest.mark.slow
 def test_gru4rec_with_seq2seq_loss_learns_on_planted_data(make_hparams):
     hp = make_hparams(
@@ -179,4 +237,5 @@ def test_gru4rec_with_seq2seq_loss_learns_on_planted_data(make_hparams):
     assert rows[-1]["train_seq2seq_loss"] < rows[0]["train_seq2seq_loss"], rows
     assert int(model.seq2seq.rows_used.numpy()) > 0
     result = model.run_eval(hp.test_file, num_ngs=9)
+    print("seq2seq per epoch:", [round(r["train_seq2seq_loss"], 4) for r in rows], result)
     assert result["auc"] >= 0.75, result

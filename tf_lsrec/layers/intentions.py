@@ -108,14 +108,14 @@ class IntentionEncoder(keras.layers.Layer):
         """``a [B, L, K]``: softmax over prototypes of ``cos(x_bj, p_k) / τ_a``."""
         x = tf.math.l2_normalize(steps, axis=-1, epsilon=1e-12)
         p = tf.math.l2_normalize(tf.cast(self.prototypes, steps.dtype), axis=-1, epsilon=1e-12)
-        return tf.nn.softmax(tf.einsum("bld,kd->blk", x, p) / self.temperature, axis=-1)
+        return tf.nn.softmax(tf.matmul(x, p, transpose_b=True) / self.temperature, axis=-1)
 
     def call(self, steps: tf.Tensor, mask: tf.Tensor | None = None) -> tuple[tf.Tensor, tf.Tensor]:
         a = self.assignment(steps)
         if mask is not None:
             a = a * tf.cast(mask, a.dtype)[..., None]
         weights = tf.reduce_sum(a, axis=1)  # [B, K]
-        sums = tf.einsum("blk,bld->bkd", a, steps)
+        sums = tf.matmul(a, steps, transpose_a=True)  # [B, K, D]
         intentions = tf.math.divide_no_nan(sums, weights[..., None])
         return intentions, weights
 
@@ -196,7 +196,9 @@ def seq2seq_disentangled_loss(
     keep = keep * rows[:, None]
 
     # logits s[k, b, c] = cos(ẑ_bk, z_ck) / τ ; candidates: own future + kept futures of others
-    logits = tf.einsum("bkd,ckd->kbc", past, future) / temperature
+    past_k = tf.transpose(past, [1, 0, 2])  # [K, B, D]
+    future_k = tf.transpose(future, [1, 0, 2])
+    logits = tf.matmul(past_k, future_k, transpose_b=True) / temperature  # [K, B, C]
     eye = tf.eye(batch, dtype=tf.bool)
     copies = eye if same_row is None else tf.logical_or(tf.cast(same_row, tf.bool), eye)
     others = tf.logical_and(tf.logical_not(copies)[None], tf.transpose(keep > 0)[:, None, :])

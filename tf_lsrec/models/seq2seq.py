@@ -21,8 +21,10 @@ Encoders (all owned by :class:`Seq2SeqSelfSupervision`):
             ẑ       = IntentionEncoder(Dense_D(H), m_past)   (same prototypes)  [B, K, D]
     loss            = seq2seq_disentangled_loss(ẑ, z, w, ρ, τ, rows, copies)
 
-``X = emb["history"] = [E_i(item_j) ; E_c(cate_j)]`` so the loss trains the shared embedding
-tables (and, with ``"states"``, the model's own encoder). The same prototypes assign both sides,
+Training batches repeat each history once per negative; by default (``dedupe``) the loss is
+computed on one row per distinct history, otherwise copies are excluded as each other's
+negatives. ``X = emb["history"] = [E_i(item_j) ; E_c(cate_j)]``, so the loss trains the
+shared embedding tables (and, with ``"states"``, the model's own encoder). The same prototypes assign both sides,
 so intention ``k`` of the past and of the future refer to the same region of the item space.
 
 A model switches it on with ``seq2seq_loss_weight > 0``; the weighted term is reported as
@@ -84,6 +86,26 @@ def same_history(item_history: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
     return tf.reduce_all(tf.equal(items[:, None, :], items[None, :, :]), axis=-1)
 
 
+def first_occurrences(same: tf.Tensor) -> tf.Tensor:
+    """``[N]`` int64 indices of the rows with no identical earlier row (``same [B, B]`` from
+    :func:`same_history`), in order; row 0 is always one of them."""
+    batch = tf.shape(same)[0]
+    earlier = tf.linalg.band_part(tf.ones([batch, batch], tf.bool), -1, 0)  # c <= b
+    earlier = tf.logical_and(earlier, tf.logical_not(tf.eye(batch, dtype=tf.bool)))  # c < b
+    repeated = tf.reduce_any(tf.logical_and(same, earlier), axis=1)
+    return tf.where(tf.logical_not(repeated))[:, 0]
+
+
+def _real_rows(batch: dict[str, tf.Tensor], like: tf.Tensor) -> tf.Tensor:
+    """``[B]`` 1 for real rows (``sample_weight > 0``; all rows when the key is absent)."""
+    if "sample_weight" not in batch:
+        return tf.ones_like(like)
+    return tf.cast(tf.cast(batch["sample_weight"], tf.float32) > 0, like.dtype)
+
+
+_READ_KEYS = ("mask", "item_history", "sample_weight")
+
+
 @keras.utils.register_keras_serializable(package="tf_lsrec")
 class Seq2SeqSelfSupervision(keras.layers.Layer):
     """The auxiliary sequence-to-sequence loss (unweighted) of one batch.
@@ -99,6 +121,10 @@ class Seq2SeqSelfSupervision(keras.layers.Layer):
         ``[B, L, H]`` given by the model at call time; they must be causal — state ``j`` may
         depend only on steps ``<= j`` — or the future leaks into the past).
       past_units: GRU units (default: the step dimension ``D``).
+      dedupe: compute the loss on one row per distinct history (:func:`first_occurrences`;
+        training batches repeat each history ``train_num_ngs + 1`` times). The result is the
+        loss over distinct histories; it needs dynamic shapes, so ``from_hparams`` turns it off
+        under ``jit_compile``. Off: all rows, copies excluded as each other's negatives.
 
     Call args:
       batch: the ``tf_lsrec.io`` batch dict (reads ``mask``, ``item_history``, ``sample_weight``).
@@ -134,6 +160,7 @@ class Seq2SeqSelfSupervision(keras.layers.Layer):
         keep_by: str = "similarity",
         past_encoder: str = "gru",
         past_units: int | None = None,
+        dedupe: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -159,6 +186,7 @@ class Seq2SeqSelfSupervision(keras.layers.Layer):
         self.keep_by = keep_by
         self.past_encoder = past_encoder
         self.past_units = None if past_units is None else int(past_units)
+        self.dedupe = bool(dedupe)
         self.intentions = IntentionEncoder(
             self.num_intentions, self.assignment_temperature, name="intentions"
         )
@@ -182,6 +210,7 @@ class Seq2SeqSelfSupervision(keras.layers.Layer):
         kwargs = dict(
             num_intentions=hparams.num_intentions,
             keep_ratio=hparams.intention_keep_ratio,
+            dedupe=not hparams.jit_compile,
             name="seq2seq_ssl",
         )
         kwargs.update(overrides)
@@ -228,9 +257,7 @@ class Seq2SeqSelfSupervision(keras.layers.Layer):
             state_dim = None if past_states is None else int(past_states.shape[-1])
             self.build_for(int(x.shape[-1]), state_dim)
         past_mask, future_mask, splittable = split_history(batch["mask"], self.future_length)
-        real = tf.ones_like(splittable)
-        if "sample_weight" in batch:
-            real = tf.cast(tf.cast(batch["sample_weight"], tf.float32) > 0, tf.float32)
+        real = _real_rows(batch, splittable)
         future, weights = self.intentions(x, future_mask)
         if self.past_encoder == "gru":
             states, _ = self.past_rnn(x, past_mask, training=training)
@@ -253,12 +280,22 @@ class Seq2SeqSelfSupervision(keras.layers.Layer):
         past_states: tf.Tensor | None = None,
         training: bool | None = None,
     ) -> tf.Tensor:
+        same = same_history(batch["item_history"], batch["mask"])
+        if self.dedupe:
+            # one row per distinct history: the copies made for the negatives add cost, not
+            # information (and would be false negatives); the counters still count every row
+            _, _, splittable = split_history(batch["mask"], self.future_length)
+            if training:
+                self._count(batch, splittable)
+            idx = first_occurrences(same)
+            batch = {k: tf.gather(batch[k], idx) for k in _READ_KEYS if k in batch}
+            emb = {"history": tf.gather(emb["history"], idx)}
+            if past_states is not None:
+                past_states = tf.gather(past_states, idx)
+            same = None
         parts = self.encode(batch, emb, past_states, training)
-        if training:
-            used = tf.reduce_sum(parts["rows"])
-            skipped = tf.reduce_sum((1.0 - parts["splittable"]) * parts["real"])
-            self.rows_used.assign_add(tf.cast(used, tf.int64))
-            self.rows_skipped.assign_add(tf.cast(skipped, tf.int64))
+        if training and not self.dedupe:
+            self._count(batch, parts["splittable"])
         return seq2seq_disentangled_loss(
             parts["past"],
             parts["future"],
@@ -266,9 +303,14 @@ class Seq2SeqSelfSupervision(keras.layers.Layer):
             self.keep_ratio,
             self.temperature,
             row_mask=parts["rows"],
-            same_row=same_history(batch["item_history"], batch["mask"]),
+            same_row=same,
             keep_by=self.keep_by,
         )
+
+    def _count(self, batch: dict[str, tf.Tensor], splittable: tf.Tensor) -> None:
+        real = _real_rows(batch, splittable)
+        self.rows_used.assign_add(tf.cast(tf.reduce_sum(splittable * real), tf.int64))
+        self.rows_skipped.assign_add(tf.cast(tf.reduce_sum((1.0 - splittable) * real), tf.int64))
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -281,6 +323,7 @@ class Seq2SeqSelfSupervision(keras.layers.Layer):
             "keep_by": self.keep_by,
             "past_encoder": self.past_encoder,
             "past_units": self.past_units,
+            "dedupe": self.dedupe,
         }
 
 
