@@ -5,7 +5,8 @@ import pytest
 import tensorflow as tf
 
 from tf_lsrec.models.base import dummy_batch
-from tf_lsrec.models.sli_rec import SLIRECModel, last_time_to_now
+from tf_lsrec.models.blocks import last_time_to_now
+from tf_lsrec.models.sli_rec import SLIRECModel
 
 
 def test_sli_rec_learns_on_planted_data(make_hparams):

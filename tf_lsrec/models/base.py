@@ -26,6 +26,7 @@ import tf_keras as keras
 
 from tf_lsrec.evaluation.metrics import evaluate
 from tf_lsrec.io.pipeline import SequentialData
+from tf_lsrec.layers.attention import AttentionPooling
 from tf_lsrec.layers.initializers import fresh_initializer, get_initializer
 from tf_lsrec.layers.mlp import MLP
 from tf_lsrec.models.losses import make_data_loss
@@ -88,6 +89,20 @@ class SequentialModel(tfrs.Model):
             dropout_rates=hp.dropout[: len(layer_sizes)] if hp.user_dropout else None,
             use_bn=hp.enable_BN,
             output_units=output_units,
+            kernel_initializer=self.initializer,
+            name=name,
+        )
+
+    def attention_pooling(self, name: str) -> AttentionPooling:
+        """The reference's ``_attention_fcn`` configured from the shared MLP settings
+        (``att_fcn_layer_sizes``, ``activation``, ``dropout`` if ``user_dropout``, ``enable_BN``)."""
+        hp = self.hparams
+        n = len(hp.att_fcn_layer_sizes)
+        return AttentionPooling(
+            hp.att_fcn_layer_sizes,
+            hp.activation[:n],
+            dropout_rates=hp.dropout[:n] if hp.user_dropout else None,
+            use_bn=hp.enable_BN,
             kernel_initializer=self.initializer,
             name=name,
         )

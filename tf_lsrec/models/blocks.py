@@ -1,10 +1,8 @@
-"""Small building blocks shared by the baseline encoders (DIN, DIEN)."""
+"""Small building blocks shared by several encoders (DIN, DIEN, SLi-Rec, CLSR)."""
 
 from __future__ import annotations
 
 import tensorflow as tf
-
-from tf_lsrec.layers.attention import AttentionPooling
 
 
 def masked_sum(x: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
@@ -12,15 +10,16 @@ def masked_sum(x: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(x * tf.cast(mask, x.dtype)[..., None], axis=1)
 
 
-def attention_pooling(hparams, initializer, name: str) -> AttentionPooling:
-    """The reference's ``_attention_fcn`` configured from the shared MLP settings
-    (``att_fcn_layer_sizes``, ``activation``, ``dropout`` if ``user_dropout``, ``enable_BN``)."""
-    n = len(hparams.att_fcn_layer_sizes)
-    return AttentionPooling(
-        hparams.att_fcn_layer_sizes,
-        hparams.activation[:n],
-        dropout_rates=hparams.dropout[:n] if hparams.user_dropout else None,
-        use_bn=hparams.enable_BN,
-        kernel_initializer=initializer,
-        name=name,
-    )
+def last_time_to_now(batch, mode: str) -> tf.Tensor:
+    """The fusion gates' time feature ``[B, 1]`` (SLi-Rec, CLSR).
+
+    ``mode="last_column"`` reads ``time_to_now[:, L-1]``, the last *slot*, which is padding (0.0)
+    unless the history fills all ``L`` slots: the reference quirk. ``"last_event"`` reads the
+    most recent real event (``ℓ - 1``).
+    """
+    ttn = batch["time_to_now"]
+    if mode == "last_column":
+        return ttn[:, -1:]
+    length = tf.cast(tf.reduce_sum(batch["mask"], axis=1), tf.int32)
+    idx = tf.maximum(length - 1, 0)
+    return tf.gather(ttn, idx, batch_dims=1)[:, None]

@@ -33,14 +33,13 @@ import numpy as np
 import tensorflow as tf
 
 from tf_lsrec.evaluation.metrics import evaluate
-from tf_lsrec.layers.attention import AttentionPooling
 from tf_lsrec.layers.contrastive import PAIRS, CLSRContrastiveLoss
 from tf_lsrec.layers.discrepancy import discrepancy_loss, unique_user_rows
 from tf_lsrec.layers.fusion import FusionGate
 from tf_lsrec.layers.interest_proxy import InterestProxy
 from tf_lsrec.layers.sequence_encoder import SequenceEncoder
 from tf_lsrec.models.base import SequentialModel
-from tf_lsrec.models.sli_rec import last_time_to_now
+from tf_lsrec.models.blocks import last_time_to_now
 from tf_lsrec.utils.files import atomic_path
 
 
@@ -143,18 +142,6 @@ class CLSRModel(SequentialModel):
                 self.fusion_gru = SequenceEncoder("gru", hp.hidden_size, name="fusion_gru")
 
     # ------------------------------------------------------------------ building blocks
-    def attention_pooling(self, name: str) -> AttentionPooling:
-        hp = self.hparams
-        n = len(hp.att_fcn_layer_sizes)
-        return AttentionPooling(
-            hp.att_fcn_layer_sizes,
-            hp.activation[:n],
-            dropout_rates=hp.dropout[:n] if hp.user_dropout else None,
-            use_bn=hp.enable_BN,
-            kernel_initializer=self.initializer,
-            name=name,
-        )
-
     def embedding_tables(self) -> list[tf.Variable]:
         self._build_user_tables()
         return super().embedding_tables() + [

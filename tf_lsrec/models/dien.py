@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from tf_lsrec.layers.sequence_encoder import SequenceEncoder
 from tf_lsrec.models.base import SequentialModel
-from tf_lsrec.models.blocks import attention_pooling, masked_sum
+from tf_lsrec.models.blocks import masked_sum
 
 
 class DIENModel(SequentialModel):
@@ -28,7 +28,7 @@ class DIENModel(SequentialModel):
     def __init__(self, hparams, iterator_creator=None, seed=None, **kwargs):
         super().__init__(hparams, iterator_creator, seed=seed, **kwargs)
         self.interest_gru = SequenceEncoder("gru", hparams.hidden_size, name="interest_gru")
-        self.attention = attention_pooling(hparams, self.initializer, "dien_attention")
+        self.attention = self.attention_pooling("dien_attention")
         self.evolution_augru = SequenceEncoder("augru", hparams.hidden_size, name="augru")
 
     def build_seq_output(self, batch, emb, training):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from tf_lsrec.models.base import SequentialModel
-from tf_lsrec.models.blocks import attention_pooling, masked_sum
+from tf_lsrec.models.blocks import masked_sum
 
 
 class DINModel(SequentialModel):
@@ -19,7 +19,7 @@ class DINModel(SequentialModel):
 
     def __init__(self, hparams, iterator_creator=None, seed=None, **kwargs):
         super().__init__(hparams, iterator_creator, seed=seed, **kwargs)
-        self.attention = attention_pooling(hparams, self.initializer, "din_attention")
+        self.attention = self.attention_pooling("din_attention")
 
     def build_seq_output(self, batch, emb, training):
         """Returns ``output [B, 3(Di+Dc)]`` and ``attention_weights [B, L]``."""

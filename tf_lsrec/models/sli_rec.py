@@ -16,19 +16,10 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from tf_lsrec.layers.attention import AttentionPooling, PlainAttention
+from tf_lsrec.layers.attention import PlainAttention
 from tf_lsrec.layers.sequence_encoder import SequenceEncoder
 from tf_lsrec.models.base import SequentialModel
-
-
-def last_time_to_now(batch, mode: str) -> tf.Tensor:
-    """The fusion gate's time feature ``[B, 1]``: the last column, or the last real event."""
-    ttn = batch["time_to_now"]
-    if mode == "last_column":
-        return ttn[:, -1:]
-    length = tf.cast(tf.reduce_sum(batch["mask"], axis=1), tf.int32)
-    idx = tf.maximum(length - 1, 0)
-    return tf.gather(ttn, idx, batch_dims=1)[:, None]
+from tf_lsrec.models.blocks import last_time_to_now
 
 
 class SLIRECModel(SequentialModel):
@@ -50,14 +41,6 @@ class SLIRECModel(SequentialModel):
         self.short_rnn = SequenceEncoder("time4lstm", hp.hidden_size, name="short_term_rnn")
         self.short_attention = self.attention_pooling("short_term_attention")
         self.fusion_gate = self.mlp(hp.att_fcn_layer_sizes, name="fusion_gate")
-
-    def attention_pooling(self, name: str) -> AttentionPooling:
-        hp = self.hparams
-        n = len(hp.att_fcn_layer_sizes)
-        return AttentionPooling(
-            hp.att_fcn_layer_sizes, hp.activation[:n],
-            dropout_rates=hp.dropout[:n] if hp.user_dropout else None,
-            use_bn=hp.enable_BN, kernel_initializer=self.initializer, name=name)
 
     def build_seq_output(self, batch, emb, training):
         mask = batch["mask"]
