@@ -163,6 +163,12 @@ _declare(
     seq2seq_loss_weight=S(float, 0.0, check=_nonneg, expect=">= 0"),
     num_intentions=S(int, 4, check=_pos, expect="> 0"),
     intention_keep_ratio=S(float, 0.5, check=lambda x: 0 < x <= 1, expect="in (0, 1]"),
+    seq2seq_future_length=S(int, 8, "seq2seq SSL: at most this many last history steps are the "
+                            "'future' (and at most half the history)", check=_pos, expect="> 0"),
+    seq2seq_temperature=S(float, 0.1, "seq2seq SSL: InfoNCE temperature", check=_pos,
+                          expect="> 0"),
+    seq2seq_keep_by=S(str, "similarity", "seq2seq SSL: which intentions count as reliable",
+                      choices=("similarity", "weight")),
 )
 
 # ---------------------------------------------------------------- train

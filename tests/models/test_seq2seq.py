@@ -1,7 +1,6 @@
 """Tests for tf_lsrec/models/seq2seq.py: history split, the auxiliary layer, and GRU4Rec with it.
 
-``GRU4RecSeq2Seq`` mirrors the change proposed for ``SequentialModel`` (build the layer when
-``seq2seq_loss_weight > 0``; add ``seq2seq_loss_parts(...)`` to the loss parts).
+Every ``SequentialModel`` adds ``seq2seq_loss`` to its loss parts when ``seq2seq_loss_weight > 0``.
 """
 
 import numpy as np
@@ -15,33 +14,14 @@ from tf_lsrec.models.seq2seq import (
     Seq2SeqSelfSupervision,
     first_occurrences,
     same_history,
-    seq2seq_loss_parts,
     split_history,
 )
 
-
-class GRU4RecSeq2Seq(GRU4RecModel):
-    """GRU4Rec plus the auxiliary loss, wired as the proposed base-class change does."""
-
-    def __init__(self, hparams, *args, **kwargs):
-        super().__init__(hparams, *args, **kwargs)
-        self.seq2seq = (
-            Seq2SeqSelfSupervision.from_hparams(hparams)
-            if hparams.seq2seq_loss_weight > 0
-            else None
-        )
-
-    def extra_losses(self, batch, outputs, training):
-        losses = dict(super().extra_losses(batch, outputs, training))
-        losses.update(
-            seq2seq_loss_parts(
-                self.seq2seq, self.hparams.seq2seq_loss_weight, batch, outputs, training
-            )
-        )
-        return losses
+# SequentialModel builds the auxiliary layer itself when ``seq2seq_loss_weight > 0``.
+GRU4RecSeq2Seq = GRU4RecModel
 
 
-class GRU4RecStatesSeq2Seq(GRU4RecSeq2Seq):
+class GRU4RecStatesSeq2Seq(GRU4RecModel):
     """The past intentions come from GRU4Rec's own GRU outputs (causal: output ``j`` depends
     on steps ``<= j`` only), so the auxiliary loss also trains the model's encoder and no
     second GRU runs."""
@@ -219,7 +199,7 @@ def test_states_path_trains_the_models_own_encoder(make_hparams):
     batch["item_history"] = tf.constant(np.arange(80).reshape(4, 20) % 13 + 1, tf.int32)
     with tf.GradientTape() as tape:
         outputs = model.forward(batch, training=True)
-        loss = model.extra_losses(batch, outputs, True)["seq2seq_loss"]
+        loss = seq2seq_loss_parts(model.seq2seq, 1.0, batch, outputs, True)["seq2seq_loss"]
     grads = tape.gradient(loss, model.rnn.trainable_variables)
     assert all(g is not None for g in grads)
     assert sum(float(tf.reduce_sum(tf.abs(tf.convert_to_tensor(g)))) for g in grads) > 0

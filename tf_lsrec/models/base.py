@@ -31,6 +31,7 @@ from tf_lsrec.layers.initializers import fresh_initializer, get_initializer
 from tf_lsrec.layers.mlp import MLP
 from tf_lsrec.models.losses import make_data_loss
 from tf_lsrec.models.optimizers import make_optimizer
+from tf_lsrec.models.seq2seq import Seq2SeqSelfSupervision, seq2seq_loss_parts
 from tf_lsrec.models.training import TrainingLog, print_flush
 from tf_lsrec.utils.files import atomic_path
 
@@ -70,6 +71,9 @@ class SequentialModel(tfrs.Model):
             loss=make_data_loss(hparams.loss, self.group_size),
             metrics=[keras.metrics.AUC(name="auc", from_logits=True)],
         )
+        # Ma et al. (KDD'20) auxiliary loss, docs/models/seq2seq_ssl.md; None when the weight is 0
+        self.seq2seq = (Seq2SeqSelfSupervision.from_hparams(hparams)
+                        if hparams.seq2seq_loss_weight > 0 else None)
         self.train_log: TrainingLog | None = None
 
     # ------------------------------------------------------------------ building blocks
@@ -217,6 +221,8 @@ class SequentialModel(tfrs.Model):
             "regular_loss": self.regularization_loss(batch),
         }
         parts.update(self.extra_losses(batch, outputs, training))
+        parts.update(seq2seq_loss_parts(self.seq2seq, self.hparams.seq2seq_loss_weight,
+                                        batch, outputs, training))
         parts["total_loss"] = tf.add_n(list(parts.values()))
         return parts
 

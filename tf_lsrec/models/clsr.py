@@ -176,7 +176,9 @@ class CLSRModel(SequentialModel):
 
         # §3.2.2: I_L = Σ_j a_j x_j, attention query q_L = u_long
         if need_long:
-            out["long_interest"], _ = self.long_attention(u_long, x, mask, training=training)
+            out["long_interest"], out["long_attention"] = self.long_attention(
+                u_long, x, mask, training=training
+            )
         # §3.2.1, §3.2.3: q_S, O, I_S with the target-aware query [q_S ; e_t] (official code)
         if need_short:
             if self.interest_gru is not None:
@@ -196,7 +198,9 @@ class CLSRModel(SequentialModel):
                 rnn_in = x
             seq_out, _ = self.short_rnn(rnn_in, mask, training=training)
             query = tf.concat([q_short, target], axis=-1)
-            out["short_interest"], _ = self.short_attention(query, seq_out, mask, training=training)
+            out["short_interest"], out["short_attention"] = self.short_attention(
+                query, seq_out, mask, training=training
+            )
         # §3.2.4: proxies (no stop-gradient, as the official code)
         if self.use_contrastive:
             out["long_proxy"] = self.long_proxy(x, mask)

@@ -210,6 +210,9 @@ class Seq2SeqSelfSupervision(keras.layers.Layer):
         kwargs = dict(
             num_intentions=hparams.num_intentions,
             keep_ratio=hparams.intention_keep_ratio,
+            future_length=hparams.seq2seq_future_length,
+            temperature=hparams.seq2seq_temperature,
+            keep_by=hparams.seq2seq_keep_by,
             dedupe=not hparams.jit_compile,
             name="seq2seq_ssl",
         )

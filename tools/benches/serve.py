@@ -161,7 +161,8 @@ def run(args) -> dict:
         "yaml": args.yaml,
         "data": data,
         "jit_compile": args.jit_compile if not args.load else "see version_dir",
-        "weights": "untrained (latency does not depend on values)",
+        "weights": ("as exported in --load" if args.load
+                    else "untrained (latency does not depend on values)"),
         "device": "CPU",
         "threads": {"intra_op": args.threads, "inter_op": args.threads},
         "catalogue_size": info["catalogue_size"],
