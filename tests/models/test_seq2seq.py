@@ -14,6 +14,7 @@ from tf_lsrec.models.seq2seq import (
     Seq2SeqSelfSupervision,
     first_occurrences,
     same_history,
+    seq2seq_loss_parts,
     split_history,
 )
 
