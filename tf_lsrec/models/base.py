@@ -276,6 +276,11 @@ class SequentialModel(tfrs.Model):
         if not isinstance(train_file, (str, os.PathLike)):
             return super().fit(train_file, valid_file, *args, **kwargs)
         hp = self.hparams
+        if hp.distribute != "default":
+            raise NotImplementedError(
+                f"hparams `distribute` = {hp.distribute!r}: tf.distribute strategies are not "
+                "supported by fit() yet; use `default`"
+            )
         valid_num_ngs = hp.valid_num_ngs if valid_num_ngs is None else valid_num_ngs
         eval_metric = eval_metric or hp.eval_metric
         if valid_num_ngs < 1:
