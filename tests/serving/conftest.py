@@ -159,7 +159,10 @@ def planted_paths(tmp_path_factory):
     return make_planted_dataset(str(tmp_path_factory.mktemp("serving_data")), n_users=40, seed=0)
 
 
-@pytest.fixture(scope="session", params=MODEL_NAMES)
+@pytest.fixture(
+    scope="session",
+    params=[pytest.param(m, marks=() if m == "gru4rec" else pytest.mark.slow) for m in MODEL_NAMES],
+)
 def served(request, planted_paths, tmp_path_factory):
     """One model per parameter: exported, queried in a fresh process, with expected values."""
     name = request.param

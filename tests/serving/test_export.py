@@ -15,7 +15,8 @@ import pytest
 import tf_lsrec.serving.exporter as export_module
 from tf_lsrec.serving import EXPORT_INFO, export, next_version, read_warmup_file
 
-pytestmark = pytest.mark.slow  # each model: an export (~10 s) and a fresh TF process (~5 s)
+# Each model costs an export (~10 s) and a fresh TF process (~5 s): GRU4Rec runs in the default
+# (CI) selection, the other models are marked slow in the `served` fixture's params.
 
 TOL = 1e-5
 
