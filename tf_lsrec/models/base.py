@@ -362,7 +362,11 @@ class SequentialModel(tfrs.Model):
         return self
 
     def _collect(self, filename, min_seq_length=None, with_users=False):
-        predict_step = self._make_predict_step()
+        # One compiled predict step per model: tracing once per run_eval call dominated the
+        # evaluation time of small files.
+        if getattr(self, "_predict_step", None) is None:
+            self._predict_step = self._make_predict_step()
+        predict_step = self._predict_step
         preds, labels, users, weights = [], [], [], []
         for batch in self.data.eval_dataset(filename, min_seq_length=min_seq_length):
             preds.append(predict_step(batch).numpy().reshape(-1))
