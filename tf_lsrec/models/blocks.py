@@ -10,6 +10,21 @@ def masked_sum(x: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(x * tf.cast(mask, x.dtype)[..., None], axis=1)
 
 
+def require_hidden_size_of_history(hparams, model: str, reason: str) -> None:
+    """Raise unless ``hidden_size == item_embedding_dim + cate_embedding_dim``.
+
+    SLi-Rec, CLSR and SLSRec mix a vector in the ``[item ; cate]`` space with an RNN output of
+    width ``hidden_size`` by a weighted sum, so the two widths must agree.
+    """
+    dh = hparams.item_embedding_dim + hparams.cate_embedding_dim
+    if hparams.hidden_size != dh:
+        raise ValueError(
+            f"{model} {reason}, so hidden_size must equal item_embedding_dim + "
+            f"cate_embedding_dim: hyper-parameter `hidden_size` must be {dh}, "
+            f"got {hparams.hidden_size}"
+        )
+
+
 def last_time_to_now(batch, mode: str) -> tf.Tensor:
     """The fusion gates' time feature ``[B, 1]`` (SLi-Rec, CLSR).
 

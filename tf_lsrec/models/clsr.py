@@ -39,7 +39,7 @@ from tf_lsrec.layers.fusion import FusionGate
 from tf_lsrec.layers.interest_proxy import InterestProxy
 from tf_lsrec.layers.sequence_encoder import SequenceEncoder
 from tf_lsrec.models.base import SequentialModel
-from tf_lsrec.models.blocks import last_time_to_now
+from tf_lsrec.models.blocks import last_time_to_now, require_hidden_size_of_history
 from tf_lsrec.utils.files import atomic_path
 
 
@@ -72,13 +72,7 @@ class CLSRModel(SequentialModel):
     def __init__(self, hparams, iterator_creator=None, seed=None, **kwargs):
         super().__init__(hparams, iterator_creator, seed=seed, **kwargs)
         hp = hparams
-        dh = hp.item_embedding_dim + hp.cate_embedding_dim
-        if hp.hidden_size != dh:
-            raise ValueError(
-                f"CLSR compares and mixes I_L ({dh} = item_embedding_dim + cate_embedding_dim) "
-                f"with I_S (hidden_size = {hp.hidden_size}); hyper-parameter `hidden_size` "
-                f"must be {dh}"
-            )
+        require_hidden_size_of_history(hp, "CLSR", "compares and mixes I_L with I_S")
         pairs = list(hp.contrastive_pairs)
         if not pairs or any(p not in PAIRS for p in pairs) or len(set(pairs)) != len(pairs):
             raise ValueError(

@@ -19,7 +19,7 @@ import tensorflow as tf
 from tf_lsrec.layers.attention import PlainAttention
 from tf_lsrec.layers.sequence_encoder import SequenceEncoder
 from tf_lsrec.models.base import SequentialModel
-from tf_lsrec.models.blocks import last_time_to_now
+from tf_lsrec.models.blocks import last_time_to_now, require_hidden_size_of_history
 
 
 class SLIRECModel(SequentialModel):
@@ -28,16 +28,15 @@ class SLIRECModel(SequentialModel):
     def __init__(self, hparams, iterator_creator=None, seed=None, **kwargs):
         super().__init__(hparams, iterator_creator, seed=seed, **kwargs)
         hp = hparams
-        dh = hp.item_embedding_dim + hp.cate_embedding_dim
-        if hp.hidden_size != dh:
-            raise ValueError(
-                f"SLi-Rec mixes the long-term vector ({dh} = item_embedding_dim + "
-                f"cate_embedding_dim) with the short-term one (hidden_size = {hp.hidden_size}); "
-                "they must be equal"
-            )
+        require_hidden_size_of_history(
+            hp, "SLi-Rec", "mixes the long-term vector with the short-term one"
+        )
         self.long_attention = PlainAttention(
-            attention_size=hp.attention_size, use_mask=hp.mask_long_attention,
-            kernel_initializer=self.initializer, name="long_term_attention")
+            attention_size=hp.attention_size,
+            use_mask=hp.mask_long_attention,
+            kernel_initializer=self.initializer,
+            name="long_term_attention",
+        )
         self.short_rnn = SequenceEncoder("time4lstm", hp.hidden_size, name="short_term_rnn")
         self.short_attention = self.attention_pooling("short_term_attention")
         self.fusion_gate = self.mlp(hp.att_fcn_layer_sizes, name="fusion_gate")
@@ -45,9 +44,14 @@ class SLIRECModel(SequentialModel):
     def build_seq_output(self, batch, emb, training):
         mask = batch["mask"]
         u_long, _ = self.long_attention(emb["history"], mask)
-        rnn_in = tf.concat([emb["item_history"],
-                            batch["time_from_first_action"][..., None],
-                            batch["time_to_now"][..., None]], axis=-1)
+        rnn_in = tf.concat(
+            [
+                emb["item_history"],
+                batch["time_from_first_action"][..., None],
+                batch["time_to_now"][..., None],
+            ],
+            axis=-1,
+        )
         outputs, _ = self.short_rnn(rnn_in, mask, training=training)
         u_short, _ = self.short_attention(emb["target"], outputs, mask, training=training)
         tau = last_time_to_now(batch, self.hparams.fusion_time_feature)

@@ -52,6 +52,7 @@ from tf_lsrec.layers.session import (
     raw_time_scale,
 )
 from tf_lsrec.models.base import SequentialModel
+from tf_lsrec.models.blocks import require_hidden_size_of_history
 
 
 def segmentation_from_hparams(hp: Any, name: str = "session_segmentation") -> SessionSegmentation:
@@ -80,12 +81,11 @@ class SLSRecModel(SequentialModel):
                 "SLSRec: use_long_term and use_short_term are both False; at least one interest "
                 "encoder is needed"
             )
-        d = hp.item_embedding_dim + hp.cate_embedding_dim
-        if self.use_long and self.use_short and hp.hidden_size != d:
-            raise ValueError(
-                f"SLSRec fuses u^L = [u_l ; u'_l] ({d} + hidden_size = {d + hp.hidden_size}) with "
-                f"u^S = [u_s ; u_c] ({2 * d}) by a weighted sum (Eq. 11), so hidden_size must "
-                f"equal item_embedding_dim + cate_embedding_dim = {d}, got {hp.hidden_size}"
+        if self.use_long and self.use_short:
+            require_hidden_size_of_history(
+                hp,
+                "SLSRec",
+                "fuses u^L = [u_l ; u'_l] with u^S = [u_s ; u_c] by a weighted sum (Eq. 11)",
             )
         self.contrastive = (
             hp.contrastive_loss != "none"
