@@ -146,3 +146,17 @@ def test_bool_mask_and_float16_scores():
     np.testing.assert_allclose(
         w.numpy()[0, :2].astype(np.float32), _softmax(np.array([1.0, 2.0])), rtol=1e-3
     )
+
+
+@pytest.mark.parametrize("sizes", [[], [4], [5, 3]])
+def test_attention_pooling_with_encoded_keys_matches_plain_call(sizes):
+    """Scoring against precomputed ``encode_keys`` (serving: one history, many queries) gives
+    the plain call's result, also with no hidden layer (the output layer is the first Dense)."""
+    att = AttentionPooling(sizes, ["relu"] * len(sizes), use_bn=bool(sizes))
+    plain_pooled, plain_w = att(QUERY, KEYS, MASK, training=False)
+    encoded = att.encode_keys(KEYS)
+    assert encoded["projected"].shape == (B, L, Q)
+    assert encoded["key_part"].shape == (B, L, sizes[0] if sizes else 1)
+    pooled, w = att(QUERY, KEYS, MASK, training=False, encoded_keys=encoded)
+    np.testing.assert_allclose(w.numpy(), plain_w.numpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(pooled.numpy(), plain_pooled.numpy(), rtol=1e-6, atol=1e-6)

@@ -108,3 +108,18 @@ def test_dropout_is_after_bn_and_before_activation():
     mlp.dense_layers[0].set_weights([np.zeros((2, 64)), np.zeros(64)])
     got = mlp(np.ones((8, 2), np.float32), training=True).numpy()
     np.testing.assert_allclose(got, 0.5)
+
+
+@pytest.mark.parametrize("sizes,output_units", [([4, 3], 1), ([4], None), ([], 2), ([], None)])
+def test_call_after_first_dense_completes_the_mlp(sizes, output_units):
+    mlp = MLP(sizes, ["relu"] * len(sizes), use_bn=True, output_units=output_units)
+    x = tf.random.stateless_normal([5, 6], seed=[1, 2])
+    whole = mlp(x, training=False)
+    first = mlp.first_dense
+    if sizes or output_units:
+        assert first is not None and first.units == (sizes[0] if sizes else output_units)
+        rest = mlp.call_after_first_dense(first(x), training=False)
+    else:  # identity MLP: nothing to split off
+        assert first is None
+        rest = mlp.call_after_first_dense(x, training=False)
+    np.testing.assert_allclose(rest.numpy(), whole.numpy(), rtol=1e-6)

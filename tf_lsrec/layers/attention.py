@@ -105,7 +105,8 @@ class AttentionPooling(_QueryKeysLayer):
 
     1. ``V = keys @ W_a`` with ``W_a [D, Q]`` (``kernel_initializer``);
     2. ``z = [V ; q ; V - q ; V * q]`` with ``q`` tiled over time -> ``[B, L, 4Q]``;
-    3. ``s = MLP(att_fcn_layer_sizes)(z)`` with a 1-unit output -> ``[B, L]``;
+    3. ``s = MLP(att_fcn_layer_sizes)(z)`` with a 1-unit output -> ``[B, L]`` (the first Dense
+       layer is evaluated in a factorised form, without materialising ``z``);
     4. ``weights = masked_softmax(s, mask)`` (see module docstring);
     5. ``pooled = sum_j weights_j * keys_j`` (raw keys).
 
@@ -169,17 +170,42 @@ class AttentionPooling(_QueryKeysLayer):
         self.mlp.build(tf.TensorShape([None, None, 4 * q_dim]))
         super().build(query_shape)
 
+    def encode_keys(self, keys: tf.Tensor) -> dict[str, tf.Tensor]:
+        """The query-independent part of :meth:`call` for ``keys [B, L, D]`` (layer built):
+        ``projected = keys @ W_a`` ``[B, L, Q]`` and its term of the MLP's first Dense layer,
+        ``key_part [B, L, U]``. Pass it back as ``call(..., encoded_keys=...)`` to score many
+        queries against one history without recomputing it."""
+        projected = tf.einsum("bld,dq->blq", keys, tf.cast(self.kernel, keys.dtype))
+        w_v, _, w_d, _ = self._first_kernel_blocks(keys.dtype)
+        return {"projected": projected, "key_part": tf.einsum("blq,qu->blu", projected, w_v + w_d)}
+
+    def _first_kernel_blocks(self, dtype) -> list[tf.Tensor]:
+        """The MLP's first kernel ``[4Q, U]`` as the four ``[Q, U]`` blocks that multiply
+        ``V``, ``q``, ``V - q`` and ``V * q``."""
+        return tf.split(tf.cast(self.mlp.first_dense.kernel, dtype), 4, axis=0)
+
     def call(
         self,
         query: tf.Tensor,
         keys: tf.Tensor,
         mask: tf.Tensor | None = None,
         training: bool | None = None,
+        encoded_keys: dict[str, tf.Tensor] | None = None,
     ) -> tuple[tf.Tensor, tf.Tensor]:
-        projected = tf.einsum("bld,dq->blq", keys, tf.cast(self.kernel, keys.dtype))
-        tiled = tf.broadcast_to(tf.expand_dims(query, 1), tf.shape(projected))
-        z = tf.concat([projected, tiled, projected - tiled, projected * tiled], axis=-1)
-        scores = tf.squeeze(self.mlp(z, training=training), axis=-1)
+        # The first Dense layer of the MLP on z = [V ; q ; V - q ; V * q] is computed factorised:
+        # z W = V (W_v + W_d) + q (W_q - W_d) + (V * q) W_p, which never builds the [B, L, 4Q]
+        # concatenation and multiplies a quarter of it per (row, position).
+        if encoded_keys is None:
+            encoded_keys = self.encode_keys(keys)
+        projected = encoded_keys["projected"]
+        _, w_q, w_d, w_p = self._first_kernel_blocks(projected.dtype)
+        first = self.mlp.first_dense
+        query_part = tf.matmul(query, w_q - w_d)  # [B, U]
+        if first.use_bias:
+            query_part += tf.cast(first.bias, query_part.dtype)
+        cross = tf.einsum("blq,qu->blu", projected * tf.expand_dims(query, 1), w_p)
+        hidden = encoded_keys["key_part"] + cross + tf.expand_dims(query_part, 1)
+        scores = tf.squeeze(self.mlp.call_after_first_dense(hidden, training=training), axis=-1)
         weights = masked_softmax(scores, mask)
         return _weighted_sum(weights, keys), weights
 

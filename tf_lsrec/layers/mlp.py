@@ -151,16 +151,29 @@ class MLP(keras.layers.Layer):
         super().build(input_shape)
 
     def call(self, inputs: tf.Tensor, training: bool | None = None) -> tf.Tensor:
-        x = inputs
+        first = self.first_dense
+        x = inputs if first is None else first(inputs)
+        return self.call_after_first_dense(x, training=training)
+
+    @property
+    def first_dense(self) -> keras.layers.Dense | None:
+        """The Dense layer applied to the inputs (the output layer when there is no hidden
+        layer; ``None`` for an identity MLP)."""
+        return self.dense_layers[0] if self.dense_layers else self.output_layer
+
+    def call_after_first_dense(self, x: tf.Tensor, training: bool | None = None) -> tf.Tensor:
+        """The rest of the MLP, given ``x = first_dense(inputs)`` computed by the caller (e.g.
+        in a factorised form, as :class:`~tf_lsrec.layers.attention.AttentionPooling` does)."""
         for k, dense in enumerate(self.dense_layers):
-            x = dense(x)
+            if k > 0:
+                x = dense(x)
             if self.use_bn:
                 x = self.bn_layers[k](x, training=training)
             dropout = self.dropout_layers[k]
             if dropout is not None:
                 x = dropout(x, training=training)
             x = self.activation_layers[k](x)
-        if self.output_layer is not None:
+        if self.output_layer is not None and self.dense_layers:
             x = self.output_layer(x)
         return x
 

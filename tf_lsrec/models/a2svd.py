@@ -28,10 +28,17 @@ class A2SVDModel(SequentialModel):
             name="asvd_attention",
         )
 
-    def build_seq_output(self, batch, emb, training):
-        """Returns ``output [B, 2(Di+Dc)]`` and ``attention_weights [B, L]``."""
+    def encode_history(self, batch, emb, training):
+        """``user [B, Di+Dc]`` and ``attention_weights [B, L]`` (the attention has no query)."""
         user, weights = self.attention(emb["history"], batch["mask"])
-        return {"output": tf.concat([user, emb["target"]], axis=-1), "attention_weights": weights}
+        return {"user": user, "attention_weights": weights}
+
+    def score_targets(self, batch, emb, history, training):
+        """Returns ``output [B, 2(Di+Dc)]`` and ``attention_weights [B, L]``."""
+        return {
+            "output": tf.concat([history["user"], emb["target"]], axis=-1),
+            "attention_weights": history["attention_weights"],
+        }
 
 
 ASVDModel = A2SVDModel

@@ -47,7 +47,9 @@ class SequentialModel(tfrs.Model):
             ``hparams.seed``).
         data: an existing ``SequentialData`` (vocab lookups) to share; built from hparams if None.
 
-    Subclasses implement :meth:`build_seq_output` and may override :meth:`extra_losses` and
+    Subclasses implement :meth:`build_seq_output`, or split it into :meth:`encode_history`
+    (target-independent) and :meth:`score_targets` so that serving encodes a user's history once
+    for many candidates; they may override :meth:`extra_losses` and
     :meth:`embedding_regularization_rows`.
     """
 
@@ -124,44 +126,89 @@ class SequentialModel(tfrs.Model):
         ``item_history [B, L, Di]``, ``cate_history [B, L, Dc]``, ``history [B, L, Di+Dc]``.
         Padding positions look up row 0 (a trained row), as the reference does.
         """
-        drop = self.hparams.embedding_dropout > 0
+        emb = self.embed_history(batch, training)
+        emb.update(self.embed_targets(batch["items"], batch["cates"], training))
+        return emb
+
+    def embed_history(self, batch: dict[str, tf.Tensor], training: bool) -> dict[str, tf.Tensor]:
+        """The target-independent lookups of :meth:`embed`: ``user``, ``item_history``,
+        ``cate_history``, ``history``."""
         user = self.user_embedding(batch["users"])
-        item = self.item_embedding(batch["items"])
-        cate = self.cate_embedding(batch["cates"])
         item_hist = self.item_embedding(batch["item_history"])
         cate_hist = self.cate_embedding(batch["item_cate_history"])
-        target = tf.concat([item, cate], axis=-1)
-        if drop:  # CLSR code: dropout applied separately to each looked-up tensor
+        if self.hparams.embedding_dropout > 0:  # CLSR code: dropout on each looked-up tensor
             user = self.embedding_dropout(user, training=training)
             item_hist = self.embedding_dropout(item_hist, training=training)
             cate_hist = self.embedding_dropout(cate_hist, training=training)
-            target = self.embedding_dropout(target, training=training)
         return {
             "user": user,
-            "item": item,
-            "cate": cate,
-            "target": target,
             "item_history": item_hist,
             "cate_history": cate_hist,
             "history": tf.concat([item_hist, cate_hist], axis=-1),
         }
 
+    def embed_targets(self, items: tf.Tensor, cates: tf.Tensor, training: bool):
+        """The target lookups of :meth:`embed` for ``items``/``cates`` ``[B]``: ``item``,
+        ``cate`` and ``target = [item ; cate]``."""
+        item = self.item_embedding(items)
+        cate = self.cate_embedding(cates)
+        target = tf.concat([item, cate], axis=-1)
+        if self.hparams.embedding_dropout > 0:
+            target = self.embedding_dropout(target, training=training)
+        return {"item": item, "cate": cate, "target": target}
+
+    # A model's encoder is either one method, build_seq_output, or two: encode_history (what
+    # does not depend on the target item) and score_targets (what does). The split lets serving
+    # encode one user's history once and score many candidates against it.
+    def encode_history(self, batch, emb, training) -> dict[str, tf.Tensor] | None:
+        """Target-independent part of the encoder: a dict of ``[B, ...]`` tensors, or ``None``
+        when the model does not split its encoder (the default).
+
+        ``batch`` and ``emb`` are given without the target keys (``items``, ``cates``,
+        ``emb["item" | "cate" | "target"]``), so reading them fails when the model is traced.
+        """
+        return None
+
+    def score_targets(self, batch, emb, history: dict[str, tf.Tensor], training):
+        """Target-dependent part of a split encoder: ``history`` is :meth:`encode_history`'s
+        dict (row-aligned with ``batch``); returns what :meth:`build_seq_output` returns."""
+        raise NotImplementedError(f"{type(self).__name__} does not split its encoder")
+
+    def prepare_history_for_scoring(self, history: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        """Per-user work that pays only when one encoding is scored against many targets
+        (:meth:`score_user_targets`), e.g. the key side of a target attention
+        (``AttentionPooling.encode_keys``). Default: none."""
+        return history
+
     def build_seq_output(self, batch, emb, training) -> tf.Tensor | dict[str, tf.Tensor]:
         """Model-specific encoder. Return ``[B, F]`` or a dict with ``"output"`` ``[B, F]`` and
-        any intermediate tensors the model's :meth:`extra_losses` needs."""
-        raise NotImplementedError
+        any intermediate tensors the model's :meth:`extra_losses` needs.
+
+        Split models implement :meth:`encode_history` and :meth:`score_targets` instead."""
+        history = self.encode_history(_without_targets(batch), _without_targets(emb), training)
+        if history is None:
+            raise NotImplementedError(
+                f"{type(self).__name__} implements neither build_seq_output nor encode_history"
+            )
+        return self.score_targets(batch, emb, history, training)
 
     def forward(self, batch: dict[str, tf.Tensor], training: bool = False) -> dict[str, tf.Tensor]:
         """Run the model; returns a dict with ``logits [B, 1]`` and the encoder's extras."""
         emb = self.embed(batch, training)
-        out = self.build_seq_output(batch, emb, training)
-        if not isinstance(out, dict):
-            out = {"output": out}
-        out = dict(out)
-        if "logits" not in out:
-            out["logits"] = self.head(out["output"], training=training)
+        out = self._with_logits(self.build_seq_output(batch, emb, training), training)
         out["embeddings"] = emb
         return out
+
+    def _with_logits(self, out, training) -> dict[str, tf.Tensor]:
+        out = dict(out) if isinstance(out, dict) else {"output": out}
+        if "logits" not in out:
+            out["logits"] = self.head(out["output"], training=training)
+        return out
+
+    def _scores_from_logits(self, logits: tf.Tensor) -> tf.Tensor:
+        if self.hparams.method == "regression":
+            return logits
+        return tf.sigmoid(logits)
 
     def call(self, batch, training=False):
         """Logits ``[B, 1]`` for a batch dict."""
@@ -169,10 +216,41 @@ class SequentialModel(tfrs.Model):
 
     def predict_scores(self, batch, training=False):
         """Probabilities ``[B, 1]`` (``sigmoid(logit)`` for classification)."""
-        logits = self(batch, training=training)
-        if self.hparams.method == "regression":
-            return logits
-        return tf.sigmoid(logits)
+        return self._scores_from_logits(self(batch, training=training))
+
+    @property
+    def splits_history(self) -> bool:
+        """Whether :meth:`score_user_targets` encodes the history once (split encoder)."""
+        return type(self).encode_history is not SequentialModel.encode_history
+
+    def score_user_targets(self, user_batch: dict[str, tf.Tensor], items: tf.Tensor,
+                           cates: tf.Tensor) -> tf.Tensor:
+        """Scores ``[C]`` of targets ``items``/``cates`` ``[C]`` for one user (inference mode).
+
+        ``user_batch`` holds one row (``[1, ...]`` features; its ``items``/``cates`` are
+        ignored). A split model encodes the history once and repeats only the encoding;
+        other models score ``C`` copies of the whole row. Both give :meth:`predict_scores`
+        of the tiled rows.
+        """
+        n = tf.shape(items)[0]
+
+        def tile(t):
+            return tf.repeat(t, n, axis=0)
+
+        batch = {k: tile(v) for k, v in user_batch.items()}
+        batch["items"], batch["cates"] = items, cates
+        if not self.splits_history:
+            return tf.reshape(self.predict_scores(batch, training=False), [-1])
+        history_batch = _without_targets(user_batch)
+        emb = self.embed_history(history_batch, training=False)
+        encoded = self.prepare_history_for_scoring(
+            self.encode_history(history_batch, emb, training=False)
+        )
+        emb = {k: tile(v) for k, v in emb.items()}
+        emb.update(self.embed_targets(items, cates, training=False))
+        out = self.score_targets(batch, emb, tf.nest.map_structure(tile, encoded), training=False)
+        logits = self._with_logits(out, training=False)["logits"]
+        return tf.reshape(self._scores_from_logits(logits), [-1])
 
     # ------------------------------------------------------------------ losses
     def embedding_regularization_rows(self, batch) -> list[tf.Tensor]:
@@ -455,6 +533,14 @@ def dummy_batch(rows: int, max_seq_length: int) -> dict[str, tf.Tensor]:
         "time_to_now": tf.zeros(seq, tf.float32),
         "sample_weight": tf.ones([rows], tf.float32),
     }
+
+
+_TARGET_KEYS = frozenset({"items", "cates", "labels", "item", "cate", "target"})
+
+
+def _without_targets(features: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    """``features`` without the target item's entries (batch keys and embedding keys)."""
+    return {k: v for k, v in features.items() if k not in _TARGET_KEYS}
 
 
 def _epoch_seed(seed: int | None, epoch: int) -> int | None:

@@ -96,8 +96,12 @@ class CaserModel(SequentialModel):
         self.item_cnn = CaserConvolutions(hp.n_v, hp.n_h, hp.L, seed=self.seed, name="item_cnn")
         self.cate_cnn = CaserConvolutions(hp.n_v, hp.n_h, hp.L, seed=self.seed, name="cate_cnn")
 
-    def build_seq_output(self, batch, emb, training):
-        """Returns ``[B, 2 (n_v + L n_h) + Di + Dc]``."""
+    def encode_history(self, batch, emb, training):
+        """``convolutions [B, 2 (n_v + L n_h)]`` of the item and category histories."""
         item_part = self.item_cnn(emb["item_history"])
         cate_part = self.cate_cnn(emb["cate_history"])
-        return tf.concat([item_part, cate_part, emb["target"]], axis=-1)
+        return {"convolutions": tf.concat([item_part, cate_part], axis=-1)}
+
+    def score_targets(self, batch, emb, history, training):
+        """Returns ``[B, 2 (n_v + L n_h) + Di + Dc]``."""
+        return tf.concat([history["convolutions"], emb["target"]], axis=-1)

@@ -63,7 +63,8 @@ class CLSRModel(SequentialModel):
     (``[|U|, user_embedding_dim]``); the base ``user`` table exists but is not read, as in
     the official code.
 
-    ``build_seq_output`` returns ``output [B, H + Di + Dc]`` (``[B, 2H + Di + Dc]`` for
+    The encoder is split (``encode_history`` / ``score_targets``); its output dict holds
+    ``output [B, H + Di + Dc]`` (``[B, 2H + Di + Dc]`` for
     ``fusion: concat``, ``[B, Di + Dc + Dh]`` style for ``predict_mode`` long/short), ``alpha``
     (``[B, 1]``; ``[B, 0]`` for concat), and the four contrastive inputs ``long_interest``,
     ``short_interest``, ``long_proxy``, ``short_proxy`` (``[B, Dh]`` each; absent when unused).
@@ -155,11 +156,13 @@ class CLSRModel(SequentialModel):
         return long, short
 
     # ------------------------------------------------------------------ forward pass
-    def build_seq_output(self, batch, emb, training):
+    def encode_history(self, batch, emb, training):
+        """Everything that does not read the target: ``long_interest`` / ``long_attention``,
+        the short-term query ``short_query`` and RNN outputs ``short_sequence``, the proxies,
+        and the fusion gate's ``tau`` / ``fusion_state`` (each present when used)."""
         hp = self.hparams
         mask = batch["mask"]
         x = emb["history"]  # X [B, L, Dh]
-        target = emb["target"]  # e_t [B, Dh]
         u_long = self.user_long_embedding(batch["users"])
         u_short = self.user_short_embedding(batch["users"])
         if hp.embedding_dropout > 0:  # official code: dropout after each lookup
@@ -173,7 +176,7 @@ class CLSRModel(SequentialModel):
             out["long_interest"], out["long_attention"] = self.long_attention(
                 u_long, x, mask, training=training
             )
-        # §3.2.1, §3.2.3: q_S, O, I_S with the target-aware query [q_S ; e_t] (official code)
+        # §3.2.1, §3.2.3: q_S and O (the attention with [q_S ; e_t] is in score_targets)
         if need_short:
             if self.interest_gru is not None:
                 _, q_short = self.interest_gru(x, mask, initial_state=u_short, training=training)
@@ -190,15 +193,37 @@ class CLSRModel(SequentialModel):
                 )
             else:
                 rnn_in = x
-            seq_out, _ = self.short_rnn(rnn_in, mask, training=training)
-            query = tf.concat([q_short, target], axis=-1)
-            out["short_interest"], out["short_attention"] = self.short_attention(
-                query, seq_out, mask, training=training
-            )
+            out["short_query"] = q_short
+            out["short_sequence"], _ = self.short_rnn(rnn_in, mask, training=training)
         # §3.2.4: proxies (no stop-gradient, as the official code)
         if self.use_contrastive:
             out["long_proxy"] = self.long_proxy(x, mask)
             out["short_proxy"] = self.short_proxy(x, mask)
+        # §3.2.5: the target-independent inputs of the adaptive gate
+        if self.predict_mode == "both" and self.fusion_mode == "adaptive":
+            out["tau"] = last_time_to_now(batch, hp.fusion_time_feature)
+            if self.fusion_gru is not None:
+                _, out["fusion_state"] = self.fusion_gru(x, mask, training=training)
+        return out
+
+    def prepare_history_for_scoring(self, history):
+        if "short_sequence" not in history:
+            return history
+        keys = self.short_attention.encode_keys(history["short_sequence"])
+        return {**history, "short_keys": keys}
+
+    def score_targets(self, batch, emb, history, training):
+        """``history`` plus ``short_interest`` / ``short_attention``, ``output`` and ``alpha``."""
+        mask = batch["mask"]
+        target = emb["target"]  # e_t [B, Dh]
+        out = dict(history)
+        encoded_keys = out.pop("short_keys", None)
+        # §3.2.3: I_S with the target-aware query [q_S ; e_t] (official code)
+        if "short_sequence" in out:
+            query = tf.concat([out["short_query"], target], axis=-1)
+            out["short_interest"], out["short_attention"] = self.short_attention(
+                query, out["short_sequence"], mask, training=training, encoded_keys=encoded_keys
+            )
 
         # §3.2.5: fusion, or one interest only (predict_mode ablations)
         rows = tf.shape(target)[0]
@@ -209,11 +234,9 @@ class CLSRModel(SequentialModel):
         else:
             gate_in = None
             if self.fusion_mode == "adaptive":
-                tau = last_time_to_now(batch, hp.fusion_time_feature)
-                parts = [target, out["long_interest"], out["short_interest"], tau]
+                parts = [target, out["long_interest"], out["short_interest"], out["tau"]]
                 if self.fusion_gru is not None:
-                    _, h_fusion = self.fusion_gru(x, mask, training=training)
-                    parts = [h_fusion] + parts
+                    parts = [out["fusion_state"]] + parts
                 gate_in = tf.concat(parts, axis=-1)
             user, alpha = self.fusion(
                 out["long_interest"], out["short_interest"], gate_in, training=training

@@ -31,16 +31,26 @@ class DIENModel(SequentialModel):
         self.attention = self.attention_pooling("dien_attention")
         self.evolution_augru = SequenceEncoder("augru", hparams.hidden_size, name="augru")
 
-    def build_seq_output(self, batch, emb, training):
-        """Returns ``output [B, 3(Di+Dc)+H]``, ``attention_weights [B, L]`` and
-        ``interest_states [B, L, H]`` (the GRU outputs)."""
+    def encode_history(self, batch, emb, training):
+        """``interest_states [B, L, H]`` (the GRU outputs) and the masked ``history_sum``."""
         mask = batch["mask"]
-        history, target = emb["history"], emb["target"]
-        states, _ = self.interest_gru(history, mask, training=training)
-        _, weights = self.attention(target, states, mask, training=training)
+        states, _ = self.interest_gru(emb["history"], mask, training=training)
+        return {"interest_states": states, "history_sum": masked_sum(emb["history"], mask)}
+
+    def prepare_history_for_scoring(self, history):
+        keys = self.attention.encode_keys(history["interest_states"])
+        return {**history, "interest_keys": keys}
+
+    def score_targets(self, batch, emb, history, training):
+        """Returns ``output [B, 3(Di+Dc)+H]``, ``attention_weights [B, L]`` and
+        ``interest_states [B, L, H]``."""
+        mask = batch["mask"]
+        target, states, summed = emb["target"], history["interest_states"], history["history_sum"]
+        _, weights = self.attention(
+            target, states, mask, training=training, encoded_keys=history.get("interest_keys")
+        )
         augru_in = tf.concat([states, weights[..., None]], axis=-1)
         _, final = self.evolution_augru(augru_in, mask, training=training)
-        summed = masked_sum(history, mask)
         return {
             "output": tf.concat([target, final, summed, target * summed], axis=-1),
             "attention_weights": weights,

@@ -19,9 +19,13 @@ class GRU4RecModel(SequentialModel):
         super().__init__(hparams, iterator_creator, seed=seed, **kwargs)
         self.rnn = SequenceEncoder("gru", hparams.hidden_size, name="gru")
 
-    def build_seq_output(self, batch, emb, training):
+    def encode_history(self, batch, emb, training):
+        """``state [B, H]``: the GRU's final state."""
         _, state = self.rnn(emb["history"], batch["mask"], training=training)
-        return tf.concat([state, emb["target"]], axis=-1)
+        return {"state": state}
+
+    def score_targets(self, batch, emb, history, training):
+        return tf.concat([history["state"], emb["target"]], axis=-1)
 
 
 GRUModel = GRU4RecModel

@@ -114,9 +114,16 @@ class NextItNetModel(SequentialModel):
             history = block(history)
         return history
 
-    def build_seq_output(self, batch, emb, training):
-        """Returns ``output [B, 2(Di+Dc)]`` and ``sequence_output [B, L, Di+Dc]``."""
+    def encode_history(self, batch, emb, training):
+        """``sequence_output [B, L, Di+Dc]`` and its last real step ``last [B, Di+Dc]``."""
         seq = self.encode(emb["history"])
         length = tf.cast(tf.reduce_sum(batch["mask"], axis=1), tf.int32)
         last = tf.gather(seq, tf.maximum(length - 1, 0), batch_dims=1)
-        return {"output": tf.concat([last, emb["target"]], axis=-1), "sequence_output": seq}
+        return {"sequence_output": seq, "last": last}
+
+    def score_targets(self, batch, emb, history, training):
+        """Returns ``output [B, 2(Di+Dc)]`` and ``sequence_output [B, L, Di+Dc]``."""
+        return {
+            "output": tf.concat([history["last"], emb["target"]], axis=-1),
+            "sequence_output": history["sequence_output"],
+        }

@@ -41,7 +41,8 @@ class SLIRECModel(SequentialModel):
         self.short_attention = self.attention_pooling("short_term_attention")
         self.fusion_gate = self.mlp(hp.att_fcn_layer_sizes, name="fusion_gate")
 
-    def build_seq_output(self, batch, emb, training):
+    def encode_history(self, batch, emb, training):
+        """``u_long [B, H]``, the Time4LSTM ``outputs`` ``[B, L, H]`` and ``tau [B, 1]``."""
         mask = batch["mask"]
         u_long, _ = self.long_attention(emb["history"], mask)
         rnn_in = tf.concat(
@@ -53,8 +54,22 @@ class SLIRECModel(SequentialModel):
             axis=-1,
         )
         outputs, _ = self.short_rnn(rnn_in, mask, training=training)
-        u_short, _ = self.short_attention(emb["target"], outputs, mask, training=training)
         tau = last_time_to_now(batch, self.hparams.fusion_time_feature)
+        return {"u_long": u_long, "outputs": outputs, "tau": tau}
+
+    def prepare_history_for_scoring(self, history):
+        return {**history, "short_keys": self.short_attention.encode_keys(history["outputs"])}
+
+    def score_targets(self, batch, emb, history, training):
+        """Returns ``output [B, H+Di+Dc]`` and ``alpha [B, 1]``."""
+        u_long, tau = history["u_long"], history["tau"]
+        u_short, _ = self.short_attention(
+            emb["target"],
+            history["outputs"],
+            batch["mask"],
+            training=training,
+            encoded_keys=history.get("short_keys"),
+        )
         gate_in = tf.concat([emb["target"], u_long, u_short, tau], axis=-1)
         alpha = tf.sigmoid(self.fusion_gate(gate_in, training=training))
         user = alpha * u_long + (1.0 - alpha) * u_short

@@ -137,8 +137,9 @@ class SLSRecModel(SequentialModel):
         }
 
     # ------------------------------------------------------------------ §3.3
-    def long_term(self, emb, seg) -> dict[str, tf.Tensor]:
-        """Eq. 5-9 over the earlier sessions: ``u_l [B, d]``, ``u'_l [B, H]``, ``u^L``."""
+    def long_term_sessions(self, emb, seg) -> dict[str, tf.Tensor]:
+        """Eq. 5-6, target-independent: ``session_vectors`` ``h [B, S, d]`` and their GRU
+        evolution ``session_states [B, S, H]``."""
         steps = gather_steps(emb["history"], seg["session_index"])  # [B, S, Ls, d]
         n_sessions, session_len, d = steps.shape[1], steps.shape[2], steps.shape[3]
         flat, _ = self.session_attention(
@@ -146,20 +147,25 @@ class SLSRecModel(SequentialModel):
             tf.reshape(seg["session_mask"], [-1, session_len]),
         )
         h = tf.reshape(flat, [-1, n_sessions, d])  # Eq. 5, [B, S, d]
-        sessions_mask = seg["sessions_mask"]
-        h_evolved, _ = self.session_gru(h, sessions_mask)  # Eq. 6, [B, S, H]
+        h_evolved, _ = self.session_gru(h, seg["sessions_mask"])  # Eq. 6, [B, S, H]
+        return {"session_vectors": h, "session_states": h_evolved}
+
+    def long_term(self, emb, sessions, sessions_mask) -> dict[str, tf.Tensor]:
+        """Eq. 7-9, against the target: ``u_l [B, d]``, ``u'_l [B, H]``, ``u^L``."""
+        h = sessions["session_vectors"]
         u_l, session_weights = self.session_pooling(emb["target"], h, sessions_mask)  # Eq. 7-8
-        u_l2, _ = self.evolution_pooling(emb["target"], h_evolved, sessions_mask)
+        u_l2, _ = self.evolution_pooling(emb["target"], sessions["session_states"], sessions_mask)
         return {
             "u_l": u_l,
             "u_l_evolved": u_l2,
             "u_long": tf.concat([u_l, u_l2], axis=-1),  # Eq. 9
-            "session_vectors": h,
             "session_weights": session_weights,
         }
 
     # ------------------------------------------------------------------ §3.4
-    def build_seq_output(self, batch, emb, training):
+    def encode_history(self, batch, emb, training):
+        """Segmentation counts, the short-term encoder (it reads no target), the session vectors
+        and their GRU states, and the proxies' inputs."""
         seg = self.segmentation(batch["time_history"], batch["mask"])  # Eq. 1
         out: dict[str, tf.Tensor] = {
             "num_sessions": seg["num_sessions"],
@@ -169,7 +175,19 @@ class SLSRecModel(SequentialModel):
         if self.use_short:
             out.update(self.short_term(batch, emb, seg))
         if self.use_long:
-            out.update(self.long_term(emb, seg))
+            out.update(self.long_term_sessions(emb, seg))
+            out["sessions_mask"] = seg["sessions_mask"]
+        if self.contrastive:
+            history = emb["history"]
+            out["long_proxy"] = masked_mean(history, seg["earlier_positions"])  # Eq. 13
+            out["short_proxy"] = masked_mean(history, seg["current_positions"])  # Eq. 14
+            out["contrastive_rows"] = tf.cast(seg["num_sessions"] >= 2, tf.float32)
+        return out
+
+    def score_targets(self, batch, emb, history, training):
+        out = dict(history)
+        if self.use_long:
+            out.update(self.long_term(emb, history, history["sessions_mask"]))
         if self.use_long and self.use_short:
             gate_in = tf.concat([out["u_long"], out["u_short"], emb["target"]], axis=-1)
             # FusionGate returns α ⊙ first + (1 − α) ⊙ second; Eq. 11 gives α to u^S
@@ -181,11 +199,6 @@ class SLSRecModel(SequentialModel):
             fused = out["u_short"] if self.use_short else out["u_long"]
         out["user"] = fused
         out["output"] = tf.concat([fused, emb["target"]], axis=-1)  # Eq. 12 input
-        if self.contrastive:
-            history = emb["history"]
-            out["long_proxy"] = masked_mean(history, seg["earlier_positions"])  # Eq. 13
-            out["short_proxy"] = masked_mean(history, seg["current_positions"])  # Eq. 14
-            out["contrastive_rows"] = tf.cast(seg["num_sessions"] >= 2, tf.float32)
         return out
 
     # ------------------------------------------------------------------ §3.5

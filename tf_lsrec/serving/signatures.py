@@ -2,8 +2,10 @@
 
 Every signature turns its raw inputs into model features with ``tf_lsrec.io.build_features`` (the
 function the training pipeline uses, so features cannot drift) and scores them with the model's
-own ``predict_scores`` in inference mode (``training=False``: dropout off, batch normalisation on
-its moving statistics).
+own ``predict_scores`` (``score_user_targets`` for one user's candidates) in inference mode
+(``training=False``: dropout off, batch normalisation on its moving statistics). Models whose
+encoder is split (``encode_history`` / ``score_targets``) encode a request's history once and
+score only the target-dependent part per candidate.
 
 * ``serving_default``  rows ``[B]`` (histories right-padded ``[B, N]`` + ``history_length``)
   -> ``probability [B]``.
@@ -108,9 +110,12 @@ class ServingModule(tf.Module):
         self.divisor = float(model.data.divisor)
         self.jit_compile = bool(jit_compile)
         score = lambda feats: tf.reshape(model.predict_scores(feats, training=False), [-1])  # noqa: E731
-        self._score_fn = _Untracked(
-            tf.function(score, jit_compile=True, autograph=False) if jit_compile else score
-        )
+        score_user = model.score_user_targets
+        if jit_compile:
+            score = tf.function(score, jit_compile=True, autograph=False)
+            score_user = tf.function(score_user, jit_compile=True, autograph=False)
+        self._score_fn = _Untracked(score)
+        self._score_user_fn = _Untracked(score_user)
         self.k = int(k)
         self.chunk_size = int(min(chunk_size, n))
         self.n_chunks = int(math.ceil(n / self.chunk_size))
@@ -184,14 +189,10 @@ class ServingModule(tf.Module):
             }
         return self._features(raw)
 
-    @staticmethod
-    def _tile(features: dict[str, tf.Tensor], items: tf.Tensor, cates: tf.Tensor):
-        """One user's row ``[1, ...]`` repeated for each target ``items``/``cates`` ``[C]``."""
-        n = tf.shape(items)[0]
-        out = {k: tf.repeat(v, n, axis=0) for k, v in features.items()}
-        out["items"] = items
-        out["cates"] = cates
-        return out
+    def _user_scores(self, user: dict[str, tf.Tensor], items: tf.Tensor, cates: tf.Tensor):
+        """Scores ``[C]`` of one user's row ``[1, ...]`` against targets ``items``/``cates``
+        ``[C]`` (the model encodes the history once when its encoder is split)."""
+        return self._score_user_fn.value(user, items, cates)
 
     # ------------------------------------------------------------------ signatures
     def _predict(self, x: dict) -> dict[str, tf.Tensor]:
@@ -254,8 +255,7 @@ class ServingModule(tf.Module):
         with tf.control_dependencies(checks):
             items = self.lookup.items(x["candidate_items"])
             cates = self.lookup.cates(x["candidate_categories"])
-        feats = self._tile(self._user_features(x), items, cates)
-        return {"scores": self._scores(feats)}
+        return {"scores": self._user_scores(self._user_features(x), items, cates)}
 
     def _recommend(self, x: dict) -> dict[str, tf.Tensor]:
         """One user -> ``{"item_ids": string [k], "scores": float32 [k]}``, best first.
@@ -265,14 +265,12 @@ class ServingModule(tf.Module):
         user = self._user_features(x)
         size = self.chunk_size
         if self.n_chunks == 1:
-            scores = self._scores(
-                self._tile(user, self.catalogue_item_index, self.catalogue_cate_index)
-            )
+            scores = self._user_scores(user, self.catalogue_item_index, self.catalogue_cate_index)
         else:
             item_chunks = tf.reshape(self.catalogue_item_index, [self.n_chunks, size])
             cate_chunks = tf.reshape(self.catalogue_cate_index, [self.n_chunks, size])
             scores = tf.map_fn(
-                lambda ic: self._scores(self._tile(user, ic[0], ic[1])),
+                lambda ic: self._user_scores(user, ic[0], ic[1]),
                 (item_chunks, cate_chunks),
                 fn_output_signature=tf.TensorSpec([size], tf.float32),
             )
