@@ -169,6 +169,9 @@ _declare(
                           expect="> 0"),
     seq2seq_keep_by=S(str, "similarity", "seq2seq SSL: which intentions count as reliable",
                       choices=("similarity", "weight")),
+    seq2seq_past_encoder=S(str, "gru", "seq2seq SSL: what encodes the past sub-sequence: the "
+                           "layer's own GRU, or the model's causal per-step states (GRU4Rec, "
+                           "DIEN)", choices=("gru", "states")),
 )
 
 # ---------------------------------------------------------------- train

@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
+from tf_lsrec.models import get_model_class
 from tf_lsrec.models.base import dummy_batch
 from tf_lsrec.models.gru4rec import GRU4RecModel
 from tf_lsrec.models.seq2seq import (
@@ -20,25 +21,6 @@ from tf_lsrec.models.seq2seq import (
 
 # SequentialModel builds the auxiliary layer itself when ``seq2seq_loss_weight > 0``.
 GRU4RecSeq2Seq = GRU4RecModel
-
-
-class GRU4RecStatesSeq2Seq(GRU4RecModel):
-    """The past intentions come from GRU4Rec's own GRU outputs (causal: output ``j`` depends
-    on steps ``<= j`` only), so the auxiliary loss also trains the model's encoder and no
-    second GRU runs."""
-
-    def __init__(self, hparams, *args, **kwargs):
-        super().__init__(hparams, *args, **kwargs)
-        self.seq2seq = Seq2SeqSelfSupervision.from_hparams(
-            hparams, past_encoder="states", state_dim=hparams.hidden_size
-        )
-
-    def build_seq_output(self, batch, emb, training):
-        outputs, state = self.rnn(emb["history"], batch["mask"], training=training)
-        return {
-            "output": tf.concat([state, emb["target"]], axis=-1),
-            "history_states": outputs,
-        }
 
 
 def mask_of(lengths, max_len):
@@ -193,18 +175,33 @@ def test_weight_zero_adds_nothing_and_weight_scales_the_term(make_hparams):
     assert model.seq2seq.intentions.prototypes.shape == (3, 24)
 
 
-def test_states_path_trains_the_models_own_encoder(make_hparams):
-    hp = make_hparams("gru4rec", MODEL_DIR=None, seq2seq_loss_weight=1.0)
-    model = GRU4RecStatesSeq2Seq(hp)
+@pytest.mark.parametrize("model_type,encoder", [("gru4rec", "rnn"), ("dien", "interest_gru")])
+def test_states_path_trains_the_models_own_encoder(make_hparams, model_type, encoder):
+    """``seq2seq_past_encoder: states``: the past intentions come from the model's own causal
+    RNN outputs, so the auxiliary loss also trains that RNN and no second GRU runs."""
+    hp = make_hparams(
+        model_type, MODEL_DIR=None, seq2seq_loss_weight=1.0, seq2seq_past_encoder="states"
+    )
+    model = get_model_class(model_type)(hp)
     batch = dummy_batch(4, 20)
     batch["item_history"] = tf.constant(np.arange(80).reshape(4, 20) % 13 + 1, tf.int32)
     with tf.GradientTape() as tape:
         outputs = model.forward(batch, training=True)
         loss = seq2seq_loss_parts(model.seq2seq, 1.0, batch, outputs, True)["seq2seq_loss"]
-    grads = tape.gradient(loss, model.rnn.trainable_variables)
+    rnn = getattr(model, encoder)
+    grads = tape.gradient(loss, rnn.trainable_variables)
     assert all(g is not None for g in grads)
     assert sum(float(tf.reduce_sum(tf.abs(tf.convert_to_tensor(g)))) for g in grads) > 0
     assert model.seq2seq.past_rnn is None  # no second GRU
+    assert model.seq2seq.past_projection.kernel.shape[0] == hp.hidden_size
+
+
+def test_states_path_needs_a_model_with_causal_states(make_hparams):
+    hp = make_hparams(
+        "sli_rec", MODEL_DIR=None, seq2seq_loss_weight=1.0, seq2seq_past_encoder="states"
+    )
+    with pytest.raises(ValueError, match="seq2seq_past_encoder: states.*SLIRECModel"):
+        get_model_class("sli_rec")(hp)
 
 
 @pytest.mark.slow

@@ -74,9 +74,24 @@ class SequentialModel(tfrs.Model):
             metrics=[keras.metrics.AUC(name="auc", from_logits=True)],
         )
         # Ma et al. (KDD'20) auxiliary loss, docs/models/seq2seq_ssl.md; None when the weight is 0
-        self.seq2seq = (Seq2SeqSelfSupervision.from_hparams(hparams)
-                        if hparams.seq2seq_loss_weight > 0 else None)
+        self.seq2seq = None
+        if hparams.seq2seq_loss_weight > 0:
+            state_dim = None
+            if hparams.seq2seq_past_encoder == "states":
+                state_dim = self.history_state_size()
+                if state_dim is None:
+                    raise ValueError(
+                        f"hparams `seq2seq_past_encoder: states`: {type(self).__name__} has no "
+                        "causal per-step history states (GRU4Rec and DIEN have); use `gru`"
+                    )
+            self.seq2seq = Seq2SeqSelfSupervision.from_hparams(hparams, state_dim=state_dim)
         self.train_log: TrainingLog | None = None
+
+    def history_state_size(self) -> int | None:
+        """Width ``H`` of the causal per-step states ``history_states [B, L, H]`` the encoder
+        returns (state ``j`` depends on steps ``<= j`` only), or ``None`` when it returns none.
+        ``seq2seq_past_encoder: states`` reads them."""
+        return None
 
     # ------------------------------------------------------------------ building blocks
     def _embedding(self, rows: int, dim: int, name: str) -> keras.layers.Embedding:

@@ -37,6 +37,9 @@ class DIENModel(SequentialModel):
         states, _ = self.interest_gru(emb["history"], mask, training=training)
         return {"interest_states": states, "history_sum": masked_sum(emb["history"], mask)}
 
+    def history_state_size(self):
+        return self.hparams.hidden_size
+
     def prepare_history_for_scoring(self, history):
         keys = self.attention.encode_keys(history["interest_states"])
         return {**history, "interest_keys": keys}
@@ -55,4 +58,5 @@ class DIENModel(SequentialModel):
             "output": tf.concat([target, final, summed, target * summed], axis=-1),
             "attention_weights": weights,
             "interest_states": states,
+            "history_states": states,  # causal: read by seq2seq_past_encoder "states"
         }

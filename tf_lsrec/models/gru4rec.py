@@ -19,13 +19,20 @@ class GRU4RecModel(SequentialModel):
         super().__init__(hparams, iterator_creator, seed=seed, **kwargs)
         self.rnn = SequenceEncoder("gru", hparams.hidden_size, name="gru")
 
+    def history_state_size(self):
+        return self.hparams.hidden_size
+
     def encode_history(self, batch, emb, training):
-        """``state [B, H]``: the GRU's final state."""
-        _, state = self.rnn(emb["history"], batch["mask"], training=training)
-        return {"state": state}
+        """``state [B, H]``: the GRU's final state; ``history_states [B, L, H]``: its outputs."""
+        outputs, state = self.rnn(emb["history"], batch["mask"], training=training)
+        return {"state": state, "history_states": outputs}
 
     def score_targets(self, batch, emb, history, training):
-        return tf.concat([history["state"], emb["target"]], axis=-1)
+        """Returns ``output [B, H+Di+Dc]`` and ``history_states [B, L, H]``."""
+        return {
+            "output": tf.concat([history["state"], emb["target"]], axis=-1),
+            "history_states": history["history_states"],
+        }
 
 
 GRUModel = GRU4RecModel

@@ -213,6 +213,7 @@ class Seq2SeqSelfSupervision(keras.layers.Layer):
             future_length=hparams.seq2seq_future_length,
             temperature=hparams.seq2seq_temperature,
             keep_by=hparams.seq2seq_keep_by,
+            past_encoder=hparams.seq2seq_past_encoder,
             dedupe=not hparams.jit_compile,
             name="seq2seq_ssl",
         )
