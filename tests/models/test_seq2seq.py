@@ -217,3 +217,20 @@ def test_gru4rec_with_seq2seq_loss_learns_on_planted_data(make_hparams):
     result = model.run_eval(hp.test_file, num_ngs=9)
     print("seq2seq per epoch:", [round(r["train_seq2seq_loss"], 4) for r in rows], result)
     assert result["auc"] >= 0.75, result
+
+
+def test_fit_logs_each_epochs_used_and_skipped_rows(make_hparams, capsys):
+    """Rows the auxiliary loss skips (history too short to split) are counted per epoch in
+    training_log.csv and printed, not silently dropped."""
+    hp = make_hparams("gru4rec", seq2seq_loss_weight=0.1, epochs=2, seq2seq_future_length=8)
+    model = get_model_class("gru4rec")(hp).fit(hp.train_file, hp.valid_file, valid_num_ngs=4)
+    rows = model.train_log.rows
+    used = [r["train_seq2seq_rows_used"] for r in rows]
+    skipped = [r["train_seq2seq_rows_skipped"] for r in rows]
+    assert all(u > 0 for u in used) and all(s >= 0 for s in skipped)
+    assert sum(used) == int(model.seq2seq.rows_used.numpy())
+    assert sum(skipped) == int(model.seq2seq.rows_skipped.numpy())
+    with open(model.train_log.path) as f:
+        header = f.readline()
+    assert "train_seq2seq_rows_used" in header and "train_seq2seq_rows_skipped" in header
+    assert f"epoch 2 counts: seq2seq_rows_used {used[1]}" in capsys.readouterr().out

@@ -402,6 +402,7 @@ class SequentialModel(tfrs.Model):
         start_epoch = int(state.epoch.numpy()) + 1
         for epoch in range(start_epoch, hp.epochs + 1):
             t0 = time.time()
+            counters_before = self.training_counters()
             sums: dict[str, float] = {}
             steps = 0
             dataset = self.data.train_dataset(train_file, seed=_epoch_seed(self.seed, epoch))
@@ -420,6 +421,10 @@ class SequentialModel(tfrs.Model):
                     "has fewer lines than batch_size (after the min_seq_length filter)"
                 )
             train_seconds = time.time() - t0
+            counts = {k: v - counters_before[k] for k, v in self.training_counters().items()}
+            if counts:
+                print_flush(f"epoch {epoch} counts: "
+                            + ", ".join(f"{k} {v:d}" for k, v in counts.items()))
             t1 = time.time()
             valid_res = self.run_eval(valid_file, valid_num_ngs)
             eval_seconds = time.time() - t1
@@ -434,7 +439,7 @@ class SequentialModel(tfrs.Model):
             self.train_log.write(epoch, {**means, "train_seconds": train_seconds,
                                          "eval_seconds": eval_seconds,
                                          "train_instances_per_s": steps * hp.batch_size
-                                         / max(train_seconds, 1e-9)},
+                                         / max(train_seconds, 1e-9), **counts},
                                  valid_res)
             improved = valid_res[eval_metric] > float(state.best_metric.numpy())
             if improved:
@@ -453,6 +458,16 @@ class SequentialModel(tfrs.Model):
         self.best_metric = float(state.best_metric.numpy())
         print_flush(f"best epoch: {self.best_epoch}")
         return self
+
+    def training_counters(self) -> dict[str, int]:
+        """Cumulative counts kept by the model's layers during training; ``fit`` prints and logs
+        each epoch's increase (``training_log.csv``), so rows a loss term skips are reported."""
+        if self.seq2seq is None:
+            return {}
+        return {
+            "seq2seq_rows_used": int(self.seq2seq.rows_used.numpy()),
+            "seq2seq_rows_skipped": int(self.seq2seq.rows_skipped.numpy()),
+        }
 
     def _collect(self, filename, min_seq_length=None, with_users=False):
         # One compiled predict step per model: tracing once per run_eval call dominated the
