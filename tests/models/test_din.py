@@ -8,13 +8,8 @@ from tf_lsrec.models.blocks import masked_sum
 from tf_lsrec.models.din import DINModel
 
 
-def test_din_learns_on_planted_data(make_hparams):
-    hp = make_hparams("din", MODEL_DIR=None, save_model=False)
-    model = DINModel(hp).fit(hp.train_file, hp.valid_file, valid_num_ngs=4)
-    rows = model.train_log.rows
-    assert rows[-1]["train_data_loss"] < rows[0]["train_data_loss"]
-    result = model.run_eval(hp.test_file, num_ngs=9)
-    assert result["auc"] >= 0.75, result
+def test_din_learns_on_planted_data(assert_learns):
+    assert_learns("din")
 
 
 def test_masked_sum_by_hand():
