@@ -31,6 +31,8 @@ def parse_args(argv=None):
                    help="override a hyper-parameter (repeatable), e.g. --set train.epochs=2")
     p.add_argument("--run-dir", help="output directory (default runs/<model>-<timestamp>)")
     p.add_argument("--export", metavar="DIR", help="also export a SavedModel to DIR/<model>/<n>/")
+    p.add_argument("--jit-compile", action="store_true",
+                   help="with --export: XLA-compile the exported scoring (faster on CPU)")
     p.add_argument("--only-test", action="store_true",
                    help="skip training; restore MODEL_DIR/best_model and evaluate the test file")
     return p.parse_args(argv)
@@ -111,7 +113,7 @@ def main(argv=None) -> dict:
     if args.export:
         from tf_lsrec.serving import export
 
-        results["export_dir"] = export(model, args.export)
+        results["export_dir"] = export(model, args.export, jit_compile=args.jit_compile)
     atomic_write_text(os.path.join(run_dir, "results.json"),
                       json.dumps(results, indent=1, default=str))
     print()

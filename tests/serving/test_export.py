@@ -203,11 +203,27 @@ def test_crash_during_export_leaves_no_version_directory(served, tmp_path, monke
     assert next_version(os.path.join(base, "gru4rec")) == 1
 
 
-def test_run_py_export_flag_calls_export(served):
-    """tools/run.py --export passes the trained model and DIR: the same call as here."""
-    import inspect
+def test_run_py_export_flags_export_the_trained_model(planted_paths, tmp_path, monkeypatch):
+    """``tools/run.py --export DIR --jit-compile`` trains, then writes version 1 under DIR whose
+    export info records the XLA option, and ``results.json`` points to it."""
+    import importlib.util
+    import json
 
-    src = inspect.getsource(__import__("tf_lsrec.serving", fromlist=["export"]).export)
-    assert "def export(" in src
-    with open(os.path.join(os.path.dirname(__file__), "..", "..", "tools", "run.py")) as f:
-        assert "export(model, args.export)" in f.read()
+    root = os.path.join(os.path.dirname(__file__), "..", "..")
+    monkeypatch.syspath_prepend(os.path.join(root, "tools"))
+    spec = importlib.util.spec_from_file_location("run_tool", os.path.join(root, "tools", "run.py"))
+    run_tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_tool)
+    sets = [f"data.{k}={v}" for k, v in planted_paths.as_hparams().items()]
+    sets += ["train.epochs=1", "train.batch_size=32", "model.max_seq_length=8", "info.show_step=1000"]
+    argv = ["--yaml", os.path.join(root, "hparams", "gru4rec.yaml"), "--run-dir", str(tmp_path)]
+    argv += [a for s in sets for a in ("--set", s)]
+    results = run_tool.main(argv + ["--export", str(tmp_path / "exports"), "--jit-compile"])
+
+    version_dir = results["export_dir"]
+    assert version_dir == str(tmp_path / "exports" / "gru4rec" / "1")
+    with open(os.path.join(version_dir, "assets.extra", "tf_lsrec_export.json")) as f:
+        info = json.load(f)
+    assert info["jit_compile"] is True and info["model_type"] == "gru4rec"
+    with open(os.path.join(str(tmp_path), "results.json")) as f:
+        assert json.load(f)["export_dir"] == version_dir
