@@ -202,7 +202,7 @@ _declare(
     seed=S(int, 42, "seed for initialisers, shuffling and negatives", nullable=True),
     jit_compile=S(bool, False, "XLA-compile the train step"),
     distribute=S(str, "default", "tf.distribute strategy",
-                 choices=("default", "mirrored", "multi_worker_mirrored", "tpu")),
+                 choices=("default", "mirrored", "multi_worker_mirrored")),
     eval_metric=S(str, "group_auc", "validation metric for early stopping (higher is better)"),
 )
 

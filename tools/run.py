@@ -60,6 +60,7 @@ def main(argv=None) -> dict:
     from tf_lsrec.data.prepare import prepare_data
     from tf_lsrec.hparams import check_required_keys, prepare_hparams
     from tf_lsrec.models import get_model_class
+    from tf_lsrec.models.distribute import strategy_from_hparams
     from tf_lsrec.utils.files import atomic_write_text
 
     hp = prepare_hparams(args.yaml, overrides=args.set)
@@ -79,7 +80,8 @@ def main(argv=None) -> dict:
         hp.update(SUMMARIES_DIR=os.path.join(run_dir, "summaries"))
     hp.save_yaml(os.path.join(run_dir, "hparams.yaml"))
 
-    model = get_model_class(hp.model_type)(hp)
+    with strategy_from_hparams(hp).scope():  # `distribute`: variables mirrored over replicas
+        model = get_model_class(hp.model_type)(hp)
     fit_seconds = 0.0
     if not args.only_test:
         t0 = time.time()

@@ -29,6 +29,7 @@ from tf_lsrec.io.pipeline import SequentialData
 from tf_lsrec.layers.attention import AttentionPooling
 from tf_lsrec.layers.initializers import fresh_initializer, get_initializer
 from tf_lsrec.layers.mlp import MLP
+from tf_lsrec.models.distribute import check_model_strategy, is_distributed
 from tf_lsrec.models.losses import make_data_loss
 from tf_lsrec.models.optimizers import make_optimizer
 from tf_lsrec.models.seq2seq import Seq2SeqSelfSupervision, seq2seq_loss_parts
@@ -329,22 +330,40 @@ class SequentialModel(tfrs.Model):
             return
         self.forward(dummy_batch(self.group_size, self.hparams.max_seq_length), training=False)
 
-    def _make_train_step(self):
+    def _make_train_step(self, strategy: tf.distribute.Strategy | None = None):
+        """The compiled training step; with ``strategy``, it takes a distributed batch and each
+        replica's loss is scaled by ``1 / R`` (gradients are summed across replicas)."""
         optimizer = self.optimizer
+        scale = 1.0 / strategy.num_replicas_in_sync if strategy is not None else 1.0
 
         def step(batch):
             with tf.GradientTape() as tape:
                 parts = self.compute_loss_parts(batch, training=True)
+                scaled_loss = parts["total_loss"] * scale
             variables = self.trainable_variables
-            grads = tape.gradient(parts["total_loss"], variables)
+            grads = tape.gradient(scaled_loss, variables)
             # Tables a model does not read (e.g. the base user table in SLi-Rec, as in the
             # reference) have no gradient; skip them instead of warning every step.
-            optimizer.apply_gradients(
-                [(g, v) for g, v in zip(grads, variables) if g is not None]
-            )
+            pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
+            if not pairs:  # checked once, at trace time
+                raise ValueError(
+                    f"{type(self).__name__}: the training loss reaches none of the "
+                    f"{len(variables)} trainable variables"
+                )
+            optimizer.apply_gradients(pairs)
             return parts
 
-        return tf.function(step, jit_compile=bool(self.hparams.jit_compile))
+        jit = bool(self.hparams.jit_compile)
+        if strategy is None:
+            return tf.function(step, jit_compile=jit)
+        replica_step = tf.function(step, jit_compile=True) if jit else step
+
+        def distributed_step(batch):
+            parts = strategy.run(replica_step, args=(batch,))
+            mean = tf.distribute.ReduceOp.MEAN
+            return {k: strategy.reduce(mean, v, axis=None) for k, v in parts.items()}
+
+        return tf.function(distributed_step)
 
     def _make_predict_step(self):
         def step(batch):
@@ -369,19 +388,17 @@ class SequentialModel(tfrs.Model):
         if not isinstance(train_file, (str, os.PathLike)):
             return super().fit(train_file, valid_file, *args, **kwargs)
         hp = self.hparams
-        if hp.distribute != "default":
-            raise NotImplementedError(
-                f"hparams `distribute` = {hp.distribute!r}: tf.distribute strategies are not "
-                "supported by fit() yet; use `default`"
-            )
+        strategy = check_model_strategy(self, hp)
+        distributed = is_distributed(strategy)
         valid_num_ngs = hp.valid_num_ngs if valid_num_ngs is None else valid_num_ngs
         eval_metric = eval_metric or hp.eval_metric
         if valid_num_ngs < 1:
             raise ValueError(f"valid_num_ngs must be >= 1, got {valid_num_ngs}")
-        if getattr(self, "optimizer", None) is None:
-            self.compile(optimizer=make_optimizer(hp))
-        self._ensure_built()
-        train_step = self._make_train_step()
+        with strategy.scope():  # variables and optimizer slots mirrored when distributed
+            if getattr(self, "optimizer", None) is None:
+                self.compile(optimizer=make_optimizer(hp))
+            self._ensure_built()
+        train_step = self._make_train_step(strategy if distributed else None)
 
         model_dir = hp.MODEL_DIR
         state = _FitState()
@@ -406,6 +423,8 @@ class SequentialModel(tfrs.Model):
             sums: dict[str, float] = {}
             steps = 0
             dataset = self.data.train_dataset(train_file, seed=_epoch_seed(self.seed, epoch))
+            if distributed:
+                dataset = strategy.experimental_distribute_dataset(dataset)
             for batch in dataset:
                 parts = train_step(batch)
                 steps += 1

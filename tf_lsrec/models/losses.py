@@ -1,12 +1,18 @@
 """Data losses of the deeprec framework (reference-behavior §3.5) as Keras losses.
 
-All losses take ``y_true`` labels ``[B, 1]`` and ``y_pred`` **logits** ``[B, 1]``.
+All losses take ``y_true`` labels ``[B, 1]`` and ``y_pred`` **logits** ``[B, 1]`` and return the
+scalar batch loss. They reduce themselves (Keras reduction ``NONE``): Keras refuses its own
+``AUTO`` / ``SUM_OVER_BATCH_SIZE`` reductions inside a ``tf.distribute`` replica, and the batch
+mean is what the reference optimises (under a strategy, each replica's mean is scaled by
+``1 / R`` in the training step).
 """
 
 from __future__ import annotations
 
 import tensorflow as tf
 import tf_keras as keras
+
+NONE = keras.losses.Reduction.NONE
 
 
 class GroupSoftmaxLoss(keras.losses.Loss):
@@ -16,49 +22,77 @@ class GroupSoftmaxLoss(keras.losses.Loss):
     the in-batch sampler). Per group the loss is ``-log softmax(logits)[positive]``; the result is
     the mean over groups, which equals Microsoft's ``-G * mean(log(value))`` formulation.
 
-    Shapes: ``y_true`` ``[B, 1]``, ``y_pred`` ``[B, 1]`` with ``B % group_size == 0`` -> ``[B/G]``
-    per-group losses (reduced to a scalar by Keras).
+    Shapes: ``y_true`` ``[B, 1]``, ``y_pred`` ``[B, 1]`` with ``B % group_size == 0`` -> scalar.
     """
 
     def __init__(self, group_size: int, name: str = "group_softmax", **kwargs):
-        super().__init__(name=name, **kwargs)
+        super().__init__(name=name, reduction=NONE, **kwargs)
         self.group_size = int(group_size)
 
     def call(self, y_true, y_pred):
         logits = tf.reshape(tf.cast(y_pred, tf.float32), [-1, self.group_size])
         labels = tf.reshape(tf.cast(y_true, tf.float32), [-1, self.group_size])
         log_probs = tf.nn.log_softmax(logits, axis=-1)
-        return -tf.reduce_sum(labels * log_probs, axis=-1)
+        return tf.reduce_mean(-tf.reduce_sum(labels * log_probs, axis=-1))
 
     def get_config(self):
-        return {**super().get_config(), "group_size": self.group_size}
+        config = super().get_config()
+        config.pop("reduction", None)
+        return {**config, "group_size": self.group_size}
+
+
+class SigmoidCrossEntropy(keras.losses.Loss):
+    """Mean sigmoid cross-entropy on logits (Microsoft's ``cross_entropy_loss``)."""
+
+    def __init__(self, name: str = "cross_entropy_loss", **kwargs):
+        super().__init__(name=name, reduction=NONE, **kwargs)
+
+    def call(self, y_true, y_pred):
+        return tf.reduce_mean(
+            tf.nn.sigmoid_cross_entropy_with_logits(
+                labels=tf.cast(y_true, tf.float32), logits=tf.cast(y_pred, tf.float32)
+            )
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("reduction", None)
+        return config
 
 
 class TF1LogLoss(keras.losses.Loss):
-    """TF1 ``log_loss`` on probabilities with epsilon 1e-7 (Microsoft's ``log_loss`` option)."""
+    """Mean TF1 ``log_loss`` on probabilities with epsilon 1e-7 (Microsoft's ``log_loss``)."""
 
     def __init__(self, epsilon: float = 1e-7, name: str = "log_loss", **kwargs):
-        super().__init__(name=name, **kwargs)
+        super().__init__(name=name, reduction=NONE, **kwargs)
         self.epsilon = epsilon
 
     def call(self, y_true, y_pred):
         y = tf.cast(y_true, tf.float32)
         p = tf.sigmoid(tf.cast(y_pred, tf.float32))
-        return -y * tf.math.log(p + self.epsilon) - (1 - y) * tf.math.log(1 - p + self.epsilon)
+        eps = self.epsilon
+        return tf.reduce_mean(-y * tf.math.log(p + eps) - (1 - y) * tf.math.log(1 - p + eps))
 
     def get_config(self):
-        return {**super().get_config(), "epsilon": self.epsilon}
+        config = super().get_config()
+        config.pop("reduction", None)
+        return {**config, "epsilon": self.epsilon}
 
 
 class SquareLoss(keras.losses.Loss):
     """Squared error on probabilities; ``square_loss`` in Microsoft is the RMSE of the batch."""
 
     def __init__(self, name: str = "square_loss", **kwargs):
-        super().__init__(name=name, reduction=keras.losses.Reduction.NONE, **kwargs)
+        super().__init__(name=name, reduction=NONE, **kwargs)
 
     def call(self, y_true, y_pred):
         p = tf.sigmoid(tf.cast(y_pred, tf.float32))
         return tf.sqrt(tf.reduce_mean(tf.square(p - tf.cast(y_true, tf.float32))))
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("reduction", None)
+        return config
 
 
 def make_data_loss(name: str, group_size: int) -> keras.losses.Loss:
@@ -66,7 +100,7 @@ def make_data_loss(name: str, group_size: int) -> keras.losses.Loss:
     if name == "softmax":
         return GroupSoftmaxLoss(group_size)
     if name == "cross_entropy_loss":
-        return keras.losses.BinaryCrossentropy(from_logits=True)
+        return SigmoidCrossEntropy()
     if name == "log_loss":
         return TF1LogLoss()
     if name == "square_loss":

@@ -192,12 +192,17 @@ class Seq2SeqSelfSupervision(keras.layers.Layer):
         )
         self.past_rnn: SequenceEncoder | None = None
         self.past_projection: keras.layers.Dense | None = None
-        self.rows_used = self.add_weight(
-            name="rows_used", shape=[], dtype=tf.int64, initializer="zeros", trainable=False
+        # per-replica counts under tf.distribute, summed when read (as Keras metrics do)
+        counter = dict(
+            shape=[],
+            dtype=tf.int64,
+            initializer="zeros",
+            trainable=False,
+            synchronization=tf.VariableSynchronization.ON_READ,
+            aggregation=tf.VariableAggregation.SUM,
         )
-        self.rows_skipped = self.add_weight(
-            name="rows_skipped", shape=[], dtype=tf.int64, initializer="zeros", trainable=False
-        )
+        self.rows_used = self.add_weight(name="rows_used", **counter)
+        self.rows_skipped = self.add_weight(name="rows_skipped", **counter)
 
     @classmethod
     def from_hparams(
