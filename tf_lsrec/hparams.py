@@ -127,6 +127,13 @@ _declare(
     # NextItNet
     dilations=S(list, [1, 2, 4, 1, 2, 4]),
     kernel_size=S(int, 3, check=_pos, expect="> 0"),
+    # SASRec
+    num_blocks=S(int, 2, "SASRec: causal self-attention blocks", check=_pos, expect="> 0"),
+    num_heads=S(int, 1, "SASRec: attention heads", check=_pos, expect="> 0"),
+    transformer_dropout=S(float, 0.2, "SASRec: dropout of inputs, attention and FFN",
+                          check=lambda x: 0 <= x < 1, expect="in [0, 1)"),
+    sasrec_scoring=S(str, "dot", "SASRec: <h, e_t> (paper) or the MLP head on [h ; e_t]",
+                     choices=("dot", "mlp")),
     # CLSR
     contrastive_loss=S(str, "triplet", "CLSR contrastive form", choices=("bpr", "triplet", "none")),
     contrastive_loss_weight=S(float, 0.1, check=_nonneg, expect=">= 0"),
@@ -171,7 +178,7 @@ _declare(
                       choices=("similarity", "weight")),
     seq2seq_past_encoder=S(str, "gru", "seq2seq SSL: what encodes the past sub-sequence: the "
                            "layer's own GRU, or the model's causal per-step states (GRU4Rec, "
-                           "DIEN)", choices=("gru", "states")),
+                           "DIEN, SASRec)", choices=("gru", "states")),
 )
 
 # ---------------------------------------------------------------- train

@@ -175,7 +175,9 @@ def test_weight_zero_adds_nothing_and_weight_scales_the_term(make_hparams):
     assert model.seq2seq.intentions.prototypes.shape == (3, 24)
 
 
-@pytest.mark.parametrize("model_type,encoder", [("gru4rec", "rnn"), ("dien", "interest_gru")])
+@pytest.mark.parametrize(
+    "model_type,encoder", [("gru4rec", "rnn"), ("dien", "interest_gru"), ("sasrec", "blocks")]
+)
 def test_states_path_trains_the_models_own_encoder(make_hparams, model_type, encoder):
     """``seq2seq_past_encoder: states``: the past intentions come from the model's own causal
     RNN outputs, so the auxiliary loss also trains that RNN and no second GRU runs."""
@@ -188,12 +190,15 @@ def test_states_path_trains_the_models_own_encoder(make_hparams, model_type, enc
     with tf.GradientTape() as tape:
         outputs = model.forward(batch, training=True)
         loss = seq2seq_loss_parts(model.seq2seq, 1.0, batch, outputs, True)["seq2seq_loss"]
-    rnn = getattr(model, encoder)
-    grads = tape.gradient(loss, rnn.trainable_variables)
+    encoder_layers = getattr(model, encoder)
+    if not isinstance(encoder_layers, list):
+        encoder_layers = [encoder_layers]
+    variables = [v for layer in encoder_layers for v in layer.trainable_variables]
+    grads = tape.gradient(loss, variables)
     assert all(g is not None for g in grads)
     assert sum(float(tf.reduce_sum(tf.abs(tf.convert_to_tensor(g)))) for g in grads) > 0
     assert model.seq2seq.past_rnn is None  # no second GRU
-    assert model.seq2seq.past_projection.kernel.shape[0] == hp.hidden_size
+    assert model.seq2seq.past_projection.kernel.shape[0] == model.history_state_size()
 
 
 def test_states_path_needs_a_model_with_causal_states(make_hparams):

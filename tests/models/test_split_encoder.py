@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from tf_lsrec.models import MODEL_CLASSES, get_model_class
 
-SPLIT = {"gru4rec", "sli_rec", "a2svd", "caser", "clsr", "slsrec", "dien", "nextitnet"}
+SPLIT = {"gru4rec", "sli_rec", "a2svd", "caser", "clsr", "slsrec", "dien", "nextitnet", "sasrec"}
 SLSREC = dict(session_gap=90.0, session_gap_unit="minutes", max_sessions=4, max_session_length=6)
 CASES = [
     ("gru4rec", {}),
@@ -26,6 +26,8 @@ CASES = [
     ("slsrec", {**SLSREC, "use_short_term": False}),
     ("dien", {}),
     ("nextitnet", {}),
+    ("sasrec", {}),
+    ("sasrec", {"sasrec_scoring": "mlp"}),
     ("din", {}),
     ("ncf", {}),
 ]

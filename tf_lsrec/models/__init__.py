@@ -18,6 +18,7 @@ MODEL_CLASSES = {
     "caser": ("tf_lsrec.models.caser", "CaserModel"),
     "ncf": ("tf_lsrec.models.ncf", "NCFModel"),
     "nextitnet": ("tf_lsrec.models.nextitnet", "NextItNetModel"),
+    "sasrec": ("tf_lsrec.models.sasrec", "SASRecModel"),
 }
 
 

@@ -83,7 +83,7 @@ class SequentialModel(tfrs.Model):
                 if state_dim is None:
                     raise ValueError(
                         f"hparams `seq2seq_past_encoder: states`: {type(self).__name__} has no "
-                        "causal per-step history states (GRU4Rec and DIEN have); use `gru`"
+                        "causal per-step history states (GRU4Rec, DIEN and SASRec have); use `gru`"
                     )
             self.seq2seq = Seq2SeqSelfSupervision.from_hparams(hparams, state_dim=state_dim)
         self.train_log: TrainingLog | None = None
