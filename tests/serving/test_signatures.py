@@ -1,4 +1,5 @@
-"""ServingModule in process: the XLA-compiled variant scores like the plain one."""
+"""ServingModule in process: the XLA-compiled, chunked variant scores like the plain one (the
+split encoders with precomputed attention keys included)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from tf_lsrec.serving import ServingModule, build_catalogue
 pytestmark = pytest.mark.slow  # two modules traced (~15 s on a shared machine)
 
 
-def test_jit_compiled_scoring_matches(planted_paths, tmp_path, helpers):
-    hp = helpers.serving_hparams("gru4rec", planted_paths, tmp_path)
-    model = get_model_class("gru4rec")(hp)
+@pytest.mark.parametrize("model_type", ["gru4rec", "sli_rec", "clsr", "sasrec"])
+def test_jit_compiled_scoring_matches(planted_paths, tmp_path, helpers, model_type):
+    hp = helpers.serving_hparams(model_type, planted_paths, tmp_path)
+    model = get_model_class(model_type)(hp)
     model._ensure_built()
     helpers.randomize(model, seed=5)
     cat = build_catalogue(hp)
