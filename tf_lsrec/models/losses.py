@@ -12,10 +12,21 @@ from __future__ import annotations
 import tensorflow as tf
 import tf_keras as keras
 
-NONE = keras.losses.Reduction.NONE
+
+class _SelfReducingLoss(keras.losses.Loss):
+    """A Keras loss whose ``call`` returns the reduced scalar (Keras reduction fixed to
+    ``NONE``, and left out of the config because it cannot be changed)."""
+
+    def __init__(self, name: str, **kwargs):
+        super().__init__(name=name, reduction=keras.losses.Reduction.NONE, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("reduction", None)
+        return config
 
 
-class GroupSoftmaxLoss(keras.losses.Loss):
+class GroupSoftmaxLoss(_SelfReducingLoss):
     """Sampled-softmax loss over consecutive groups of ``group_size`` rows.
 
     Rows come in blocks of one positive and ``group_size - 1`` negatives (the training layout of
@@ -26,7 +37,7 @@ class GroupSoftmaxLoss(keras.losses.Loss):
     """
 
     def __init__(self, group_size: int, name: str = "group_softmax", **kwargs):
-        super().__init__(name=name, reduction=NONE, **kwargs)
+        super().__init__(name=name, **kwargs)
         self.group_size = int(group_size)
 
     def call(self, y_true, y_pred):
@@ -36,16 +47,14 @@ class GroupSoftmaxLoss(keras.losses.Loss):
         return tf.reduce_mean(-tf.reduce_sum(labels * log_probs, axis=-1))
 
     def get_config(self):
-        config = super().get_config()
-        config.pop("reduction", None)
-        return {**config, "group_size": self.group_size}
+        return {**super().get_config(), "group_size": self.group_size}
 
 
-class SigmoidCrossEntropy(keras.losses.Loss):
+class SigmoidCrossEntropy(_SelfReducingLoss):
     """Mean sigmoid cross-entropy on logits (Microsoft's ``cross_entropy_loss``)."""
 
     def __init__(self, name: str = "cross_entropy_loss", **kwargs):
-        super().__init__(name=name, reduction=NONE, **kwargs)
+        super().__init__(name=name, **kwargs)
 
     def call(self, y_true, y_pred):
         return tf.reduce_mean(
@@ -54,17 +63,12 @@ class SigmoidCrossEntropy(keras.losses.Loss):
             )
         )
 
-    def get_config(self):
-        config = super().get_config()
-        config.pop("reduction", None)
-        return config
 
-
-class TF1LogLoss(keras.losses.Loss):
+class TF1LogLoss(_SelfReducingLoss):
     """Mean TF1 ``log_loss`` on probabilities with epsilon 1e-7 (Microsoft's ``log_loss``)."""
 
     def __init__(self, epsilon: float = 1e-7, name: str = "log_loss", **kwargs):
-        super().__init__(name=name, reduction=NONE, **kwargs)
+        super().__init__(name=name, **kwargs)
         self.epsilon = epsilon
 
     def call(self, y_true, y_pred):
@@ -74,25 +78,18 @@ class TF1LogLoss(keras.losses.Loss):
         return tf.reduce_mean(-y * tf.math.log(p + eps) - (1 - y) * tf.math.log(1 - p + eps))
 
     def get_config(self):
-        config = super().get_config()
-        config.pop("reduction", None)
-        return {**config, "epsilon": self.epsilon}
+        return {**super().get_config(), "epsilon": self.epsilon}
 
 
-class SquareLoss(keras.losses.Loss):
+class SquareLoss(_SelfReducingLoss):
     """Squared error on probabilities; ``square_loss`` in Microsoft is the RMSE of the batch."""
 
     def __init__(self, name: str = "square_loss", **kwargs):
-        super().__init__(name=name, reduction=NONE, **kwargs)
+        super().__init__(name=name, **kwargs)
 
     def call(self, y_true, y_pred):
         p = tf.sigmoid(tf.cast(y_pred, tf.float32))
         return tf.sqrt(tf.reduce_mean(tf.square(p - tf.cast(y_true, tf.float32))))
-
-    def get_config(self):
-        config = super().get_config()
-        config.pop("reduction", None)
-        return config
 
 
 def make_data_loss(name: str, group_size: int) -> keras.losses.Loss:
