@@ -2,6 +2,7 @@
 TensorFlow initialises): compares one MirroredStrategy step over 2 CPU replicas with the
 single-device step on the same global batch, then trains under the strategy. Prints JSON."""
 
+import importlib.util
 import json
 import os
 import sys
@@ -16,35 +17,27 @@ import numpy as np  # noqa: E402
 
 import tf_lsrec  # noqa: E402,F401
 from tf_lsrec.data.prepare import make_planted_dataset  # noqa: E402
-from tf_lsrec.hparams import prepare_hparams  # noqa: E402
 from tf_lsrec.models import get_model_class  # noqa: E402
 from tf_lsrec.models.optimizers import make_optimizer  # noqa: E402
 
+_spec = importlib.util.spec_from_file_location(
+    "tf_lsrec_tests_models_conftest", os.path.join(os.path.dirname(__file__), "conftest.py")
+)
+_conftest = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_conftest)
+
 
 def hparams(paths, model_type, **overrides):
+    """The model tests' tiny hyper-parameters, without the two terms that differ by design
+    between one device and per-replica computation."""
     values = dict(
-        model_type=model_type,
-        item_embedding_dim=16,
-        cate_embedding_dim=8,
-        user_embedding_dim=24,
-        hidden_size=24,
-        attention_size=24,
-        att_fcn_layer_sizes=[16, 8],
-        layer_sizes=[32, 16],
-        activation=["relu", "relu"],
-        max_seq_length=20,
-        batch_size=128,
-        learning_rate=0.005,
-        show_step=10_000,
-        save_model=False,
         MODEL_DIR=None,
-        seed=7,
+        save_model=False,
         enable_BN=False,  # per-replica batch statistics would differ from the global batch
         embed_l2=0.0,  # counted over the rows each replica touches
-        **paths.as_hparams(),
     )
     values.update(overrides)
-    return prepare_hparams(None, **values)
+    return _conftest.tiny_hparams(model_type, paths, **values)
 
 
 def build(model, strategy=None):
