@@ -19,6 +19,7 @@ import tf_lsrec  # noqa: E402,F401
 from tf_lsrec.data.prepare import make_planted_dataset  # noqa: E402
 from tf_lsrec.models import get_model_class  # noqa: E402
 from tf_lsrec.models.optimizers import make_optimizer  # noqa: E402
+from tf_lsrec.models.trainer import make_train_step  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location(
     "tf_lsrec_tests_models_conftest", os.path.join(os.path.dirname(__file__), "conftest.py")
@@ -49,7 +50,7 @@ def build(model, strategy=None):
 
 def one_step(model, strategy=None):
     """Weights after one training step on the first batch of epoch 1, and the loss."""
-    step = model._make_train_step(strategy)
+    step = make_train_step(model, strategy)
     dataset = model.data.train_dataset(model.hparams.train_file, seed=11).take(1)
     if strategy is not None:
         dataset = strategy.experimental_distribute_dataset(dataset)

@@ -43,7 +43,7 @@ def test_attention_matches_hand_computation(make_hparams, masked):
     expected = np.concatenate([u, target], axis=1)
     D = x.shape[-1]
     assert expected.shape == (2, 2 * D)
-    seq = model.build_seq_output(batch, out["embeddings"], False)["output"].numpy()
+    seq = model.run_encoder(batch, out["embeddings"], False)["output"].numpy()
     np.testing.assert_allclose(seq, expected, rtol=1e-5, atol=1e-7)
     pad_weight = out["attention_weights"].numpy()[0, 3:]
     if masked:

@@ -65,10 +65,10 @@ def test_fit_checkpoints_resume_and_best_model(make_hparams, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "resumed from" in out and "eval valid at epoch 2" in out
     assert "eval valid at epoch 1:" in out  # from the first run only
-    assert [e for e, _ in resumed.history] == [2]
+    assert [e for e, _ in resumed.eval_history] == [2]
     # load_model restores the best weights: evaluation reproduces the recorded metric.
     fresh = GRU4RecModel(hp2).load_model(os.path.join(hp.MODEL_DIR, "best_model"))
-    best = max(first["group_auc"], resumed.history[0][1]["group_auc"])
+    best = max(first["group_auc"], resumed.eval_history[0][1]["group_auc"])
     assert fresh.run_eval(hp.valid_file, 4)["group_auc"] == pytest.approx(best, abs=1e-4)
 
 

@@ -44,7 +44,7 @@ def test_output_width_and_height_check(make_hparams):
     hp = make_hparams("caser", n_v=5, n_h=3, L=4)
     model = CaserModel(hp)
     emb = model.forward(dummy_batch(2, hp.max_seq_length))["embeddings"]
-    out = model.build_seq_output(dummy_batch(2, hp.max_seq_length), emb, False)
+    out = model.run_encoder(dummy_batch(2, hp.max_seq_length), emb, False)
     per_part = 5 + 4 * 3
     assert out.shape == (2, 2 * per_part + hp.item_embedding_dim + hp.cate_embedding_dim)
     too_tall = CaserModel(make_hparams("caser", L=hp.max_seq_length + 1, n_v=2, n_h=2))

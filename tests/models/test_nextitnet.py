@@ -42,7 +42,7 @@ def test_user_vector_is_the_last_real_step(make_hparams):
     batch["mask"] = tf.constant(mask)
     batch["item_history"] = tf.constant(hist, tf.int32)
     emb = model.forward(batch)["embeddings"]
-    out = model.build_seq_output(batch, emb, False)
+    out = model.run_encoder(batch, emb, False)
     seq, output = out["sequence_output"].numpy(), out["output"].numpy()
     D = seq.shape[-1]
     np.testing.assert_allclose(output[0, :D], seq[0, 3], rtol=1e-6)
@@ -50,7 +50,7 @@ def test_user_vector_is_the_last_real_step(make_hparams):
     np.testing.assert_allclose(output[:, D:], emb["target"].numpy(), rtol=1e-6)
     hist[0, 4:] = 17  # padding content of row 0 cannot reach step 3
     batch["item_history"] = tf.constant(hist, tf.int32)
-    again = model.build_seq_output(batch, model.forward(batch)["embeddings"], False)
+    again = model.run_encoder(batch, model.forward(batch)["embeddings"], False)
     np.testing.assert_allclose(again["output"].numpy(), output, rtol=1e-6)
 
 

@@ -11,11 +11,11 @@ import tf_keras as keras
 from tf_lsrec.models import get_model_class
 from tf_lsrec.models.base import dummy_batch
 from tf_lsrec.models.gru4rec import GRU4RecModel
+from tf_lsrec.models.objectives import Seq2SeqObjective
 from tf_lsrec.models.seq2seq import (
     Seq2SeqSelfSupervision,
     first_occurrences,
     same_history,
-    seq2seq_loss_parts,
     split_history,
 )
 
@@ -189,7 +189,7 @@ def test_states_path_trains_the_models_own_encoder(make_hparams, model_type, enc
     batch["item_history"] = tf.constant(np.arange(80).reshape(4, 20) % 13 + 1, tf.int32)
     with tf.GradientTape() as tape:
         outputs = model.forward(batch, training=True)
-        loss = seq2seq_loss_parts(model.seq2seq, 1.0, batch, outputs, True)["seq2seq_loss"]
+        loss = Seq2SeqObjective(model.seq2seq, 1.0)(batch, outputs, True)["seq2seq_loss"]
     encoder_layers = getattr(model, encoder)
     if not isinstance(encoder_layers, list):
         encoder_layers = [encoder_layers]

@@ -1,6 +1,6 @@
 """Fixtures for serving tests: every model exported once, then queried in a fresh process.
 
-The expected values come from the *training* evaluation pipeline (``model._collect`` over
+The expected values come from the *training* evaluation pipeline (``model.trainer.collect`` over
 8-column lines written for exactly the rows / candidates / catalogue requested), so a serving
 score equal to it proves that features and inference mode match training.
 """
@@ -97,7 +97,7 @@ def reference_scores(model, lines: list[str], path: str) -> np.ndarray:
     """Scores of 8-column ``lines`` through the training evaluation pipeline."""
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
-    return model._collect(path, min_seq_length=1)[0].astype(np.float64)
+    return model.trainer.collect(path, min_seq_length=1)["scores"].astype(np.float64)
 
 
 def padded(rows: list[list[str]]) -> dict[str, np.ndarray]:

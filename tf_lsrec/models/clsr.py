@@ -1,6 +1,6 @@
 """CLSR (Zheng et al., "Disentangling Long and Short-Term Interests for Recommendation", WWW'22).
 
-Faithful to the official code (reference-behavior §7); the paper's variants are switches.
+Faithful to the official code (docs/reference.md §7); the paper's variants are switches.
 Comments cite the paper's sections (§3.2.1 queries, §3.2.2 long-term encoder, §3.2.3
 short-term encoder, §3.2.4 self-supervised disentanglement, §3.2.5 adaptive fusion and
 prediction); ``x_j = [E_i(item_j) ; E_c(cate_j)]``, ``X [B, L, Dh]``,
@@ -27,19 +27,18 @@ for every switch and every paper/code difference.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import tensorflow as tf
 
 from tf_lsrec.evaluation.metrics import evaluate
 from tf_lsrec.layers.contrastive import PAIRS, CLSRContrastiveLoss
-from tf_lsrec.layers.discrepancy import discrepancy_loss, unique_user_rows
+from tf_lsrec.layers.discrepancy import unique_user_rows
 from tf_lsrec.layers.fusion import FusionGate
 from tf_lsrec.layers.interest_proxy import InterestProxy
 from tf_lsrec.layers.sequence_encoder import SequenceEncoder
 from tf_lsrec.models.base import SequentialModel
 from tf_lsrec.models.blocks import last_time_to_now, require_hidden_size_of_history
+from tf_lsrec.models.objectives import CLSRContrastiveObjective, DiscrepancyObjective
 from tf_lsrec.utils.files import atomic_path
 
 
@@ -108,6 +107,7 @@ class CLSRModel(SequentialModel):
         self.short_proxy = InterestProxy("recent", hp.contrastive_recent_k, name="short_term_proxy")
         # §3.2.4: contrastive loss
         self.contrastive = None
+        self.contrastive_objective = None
         if self.use_contrastive:
             self.contrastive = CLSRContrastiveLoss(
                 hp.contrastive_loss,
@@ -118,6 +118,10 @@ class CLSRModel(SequentialModel):
                 hp.contrastive_length_threshold,
                 name="contrastive_loss",
             )
+            self.contrastive_objective = CLSRContrastiveObjective(self.contrastive)
+            self.add_objective(self.contrastive_objective)
+        if self.use_discrepancy:  # official code
+            self.add_objective(DiscrepancyObjective(self._user_tables, hp.discrepancy_loss_weight))
         # §3.2.5: fusion
         self.fusion = None
         self.fusion_gru = None
@@ -148,6 +152,11 @@ class CLSRModel(SequentialModel):
         for table in (self.user_long_embedding, self.user_short_embedding):
             if not table.built:
                 table.build((None,))
+
+    def _user_tables(self) -> tuple[tf.Variable, tf.Variable]:
+        """The ``user_long`` and ``user_short`` tables ``[|U|, Du]`` (built if needed)."""
+        self._build_user_tables()
+        return self.user_long_embedding.embeddings, self.user_short_embedding.embeddings
 
     def _needs(self) -> tuple[bool, bool]:
         """Whether the long / short encoders run: for prediction or for the contrastive terms."""
@@ -249,94 +258,47 @@ class CLSRModel(SequentialModel):
     # ------------------------------------------------------------------ losses
     def embedding_regularization_rows(self, batch) -> list[tf.Tensor]:
         """Base rows plus the ``user_long`` / ``user_short`` rows of the batch's unique users."""
-        self._build_user_tables()
-        long_rows, short_rows = unique_user_rows(
-            batch["users"],
-            self.user_long_embedding.embeddings,
-            self.user_short_embedding.embeddings,
-        )
+        long_rows, short_rows = unique_user_rows(batch["users"], *self._user_tables())
         return super().embedding_regularization_rows(batch) + [long_rows, short_rows]
-
-    def extra_losses(self, batch, outputs, training) -> dict[str, tf.Tensor]:
-        """``contrastive_loss`` (§3.2.4, weighted) and the official ``discrepancy_loss``."""
-        losses = {}
-        if self.contrastive is not None:
-            losses["contrastive_loss"], _ = self.contrastive(
-                outputs["long_interest"],
-                outputs["short_interest"],
-                outputs["long_proxy"],
-                outputs["short_proxy"],
-                batch["mask"],
-            )
-        if self.use_discrepancy:
-            self._build_user_tables()
-            long_rows, short_rows = unique_user_rows(
-                batch["users"],
-                self.user_long_embedding.embeddings,
-                self.user_short_embedding.embeddings,
-            )
-            losses["discrepancy_loss"] = discrepancy_loss(
-                long_rows, short_rows, self.hparams.discrepancy_loss_weight
-            )
-        return losses
 
     def contrastive_terms(self, batch, training: bool = False) -> dict[int, tf.Tensor]:
         """The unweighted contrastive terms ``{k: scalar}`` of a batch (for analysis)."""
-        if self.contrastive is None:
+        if self.contrastive_objective is None:
             return {}
-        out = self.forward(batch, training=training)
-        return self.contrastive(
-            out["long_interest"],
-            out["short_interest"],
-            out["long_proxy"],
-            out["short_proxy"],
-            batch["mask"],
-        )[1]
+        return self.contrastive_objective.terms(batch, self.forward(batch, training=training))[1]
 
     # ------------------------------------------------------------------ CLSR evaluation API
-    def _collect_with_alpha(self, filename):
-        self._ensure_built()
+    def _collect_with_alpha(self, filename, raw_ids: bool = False):
+        """Scores, fusion weights ``alpha [N, 1 or 0]``, labels and users of a file's lines."""
 
-        @tf.function
         def step(batch):
             out = self.forward(batch, training=False)
-            logits = out["logits"]
-            scores = logits if self.hparams.method == "regression" else tf.sigmoid(logits)
-            return scores, out["alpha"]
+            return {"scores": self._scores_from_logits(out["logits"]), "alpha": out["alpha"]}
 
-        cols = {"preds": [], "alpha": [], "labels": [], "users": [], "weights": []}
-        for batch in self.data.eval_dataset(filename):
-            scores, alpha = step(batch)
-            cols["preds"].append(scores.numpy().reshape(-1))
-            cols["alpha"].append(alpha.numpy().reshape(len(cols["preds"][-1]), -1))
-            cols["labels"].append(batch["labels"].numpy().reshape(-1))
-            cols["users"].append(batch["users"].numpy().reshape(-1))
-            cols["weights"].append(batch["sample_weight"].numpy().reshape(-1))
-        if not cols["preds"]:
-            raise ValueError(f"{filename}: no lines to evaluate")
-        keep = np.concatenate(cols.pop("weights")) > 0
-        return {k: np.concatenate(v)[keep] for k, v in cols.items()}
+        keys = ("labels", "users") + (("user_id", "item_id") if raw_ids else ())
+        step = self.trainer.compiled("alpha", step)
+        return self.trainer.collect(filename, step, keys, raw_ids=raw_ids)
 
     def _alpha_column(self, alpha: np.ndarray, what: str) -> np.ndarray:
-        if alpha.shape[1] != 1:
+        if alpha.ndim != 1:  # [N, 0]: no weight (collect returns [N, 1] columns as [N])
             raise ValueError(
                 f"{what}: `fusion: concat` has no fusion weight alpha; use fusion adaptive or "
                 "fixed (or predict_mode long/short, where alpha is 1/0)"
             )
-        return alpha[:, 0]
+        return alpha
 
     def run_weighted_eval(
         self, filename, num_ngs: int, calc_mean_alpha: bool = False
     ) -> dict[str, float]:
         """CLSR code API: :meth:`run_eval`'s metrics (weighted ones included), plus
-        ``mean_alpha`` (the mean fusion weight on positive rows, reference §4.4) when
+        ``mean_alpha`` (the mean fusion weight on positive rows, docs/reference.md §4.4) when
         ``calc_mean_alpha``."""
         if not calc_mean_alpha:
             return self.run_eval(filename, num_ngs)
         cols = self._collect_with_alpha(filename)
         alphas = self._alpha_column(cols["alpha"], "run_weighted_eval(calc_mean_alpha=True)")
         return evaluate(
-            cols["labels"], cols["preds"], cols["users"], self.hparams, num_ngs, alphas=alphas
+            cols["labels"], cols["scores"], cols["users"], self.hparams, num_ngs, alphas=alphas
         )
 
     def export_alpha(self, filename, outfile) -> int:
@@ -345,36 +307,12 @@ class CLSRModel(SequentialModel):
 
         Returns the number of rows written.
         """
-        cols = self._collect_with_alpha(filename)
+        cols = self._collect_with_alpha(filename, raw_ids=True)
         alphas = self._alpha_column(cols["alpha"], "export_alpha")
-        min_len = int(self.hparams.min_seq_length)
-        raw = _raw_user_items(filename, min_len)
-        if len(raw) != len(alphas):
-            raise ValueError(
-                f"{filename}: {len(raw)} lines with history >= {min_len} but the model "
-                f"evaluated {len(alphas)} rows"
-            )
+        rows = zip(cols["user_id"], cols["item_id"], cols["labels"], cols["scores"], alphas)
         with atomic_path(outfile) as tmp, open(tmp, "w", encoding="utf-8") as f:
             f.write("user\titem\tlabel\tscore\talpha\n")
-            for (user, item), label, score, alpha in zip(
-                raw, cols["labels"], cols["preds"], alphas
-            ):
-                f.write(f"{user}\t{item}\t{int(label)}\t{float(score)!r}\t{float(alpha)!r}\n")
-        return len(raw)
-
-
-def _raw_user_items(filename, min_seq_length: int) -> list[tuple[str, str]]:
-    """``(user, item)`` raw ids of the lines the evaluation pipeline keeps (history length >=
-    ``min_seq_length``), in file order."""
-    rows = []
-    with open(os.fspath(filename), encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            fields = line.rstrip("\n").split("\t")
-            if len(fields) != 8:
-                raise ValueError(
-                    f"{filename}:{lineno}: expected 8 tab-separated fields, got {len(fields)}"
-                )
-            # counted as the pipeline counts (tf.strings.split: an empty field is 1 step)
-            if len(fields[5].split(",")) >= min_seq_length:
-                rows.append((fields[1], fields[2]))
-    return rows
+            for user, item, label, score, alpha in rows:
+                f.write(f"{user.decode()}\t{item.decode()}\t{int(label)}\t{float(score)!r}\t"
+                        f"{float(alpha)!r}\n")
+        return len(alphas)

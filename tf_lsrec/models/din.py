@@ -1,4 +1,4 @@
-"""DIN (Zhou et al., KDD'18) as in the official CLSR code's ``din.py`` (reference-behavior §5.8).
+"""DIN (Zhou et al., KDD'18) as in the official CLSR code's ``din.py`` (docs/reference.md §5.8).
 
 x_j = [item_j ; cate_j]                                       [B, L, Di+Dc]
 s   = Σ_j mask_j x_j              (masked sum, not a mean)    [B, Di+Dc]
@@ -21,8 +21,9 @@ class DINModel(SequentialModel):
         super().__init__(hparams, iterator_creator, seed=seed, **kwargs)
         self.attention = self.attention_pooling("din_attention")
 
-    def build_seq_output(self, batch, emb, training):
-        """Returns ``output [B, 3(Di+Dc)]`` and ``attention_weights [B, L]``."""
+    def score_targets(self, batch, emb, history, training):
+        """Returns ``output [B, 3(Di+Dc)]`` and ``attention_weights [B, L]`` (everything reads
+        the target; ``encode_history`` is the base's empty one)."""
         mask = batch["mask"]
         history, target = emb["history"], emb["target"]
         summed = masked_sum(history, mask)

@@ -1,4 +1,4 @@
-"""NCF / NeuMF (He et al., WWW'17) as in the official CLSR code's ``ncf.py`` (reference-behavior §5.10).
+"""NCF / NeuMF (He et al., WWW'17) as in the official CLSR code's ``ncf.py`` (docs/reference.md §5.10).
 
 Four extra tables of width ``Du = user_embedding_dim`` (user-GMF, user-MLP, item-GMF, item-MLP,
 configured initializer):
@@ -55,8 +55,9 @@ class NCFModel(SequentialModel):
             t.embeddings for t in (self.user_gmf, self.user_mlp, self.item_gmf, self.item_mlp)
         ]
 
-    def build_seq_output(self, batch, emb, training):
-        """Returns ``output [B, Du + ncf_layer_sizes[-1]]`` and ``logits [B, 1]``."""
+    def score_targets(self, batch, emb, history, training):
+        """Returns ``output [B, Du + ncf_layer_sizes[-1]]`` and ``logits [B, 1]`` (no history
+        is read; ``encode_history`` is the base's empty one)."""
         users, items = batch["users"], batch["items"]
         gmf = self.user_gmf(users) * self.item_gmf(items)
         tower_in = tf.concat([self.user_mlp(users), self.item_mlp(items)], axis=-1)

@@ -28,7 +28,7 @@ shared embedding tables (and, with ``"states"``, the model's own encoder). The s
 so intention ``k`` of the past and of the future refer to the same region of the item space.
 
 A model switches it on with ``seq2seq_loss_weight > 0``; the weighted term is reported as
-``seq2seq_loss`` (see :func:`seq2seq_loss_parts`).
+``seq2seq_loss`` (``tf_lsrec.models.objectives.Seq2SeqObjective``).
 """
 
 from __future__ import annotations
@@ -228,6 +228,22 @@ class Seq2SeqSelfSupervision(keras.layers.Layer):
         layer.build_for(dim, state_dim=state_dim)
         return layer
 
+    @classmethod
+    def for_model(cls, model, hparams) -> Seq2SeqSelfSupervision | None:
+        """The layer a model composes when ``seq2seq_loss_weight > 0`` (else ``None``); with
+        ``seq2seq_past_encoder: states`` it reads ``model.history_state_size()``."""
+        if hparams.seq2seq_loss_weight <= 0:
+            return None
+        state_dim = None
+        if hparams.seq2seq_past_encoder == "states":
+            state_dim = model.history_state_size()
+            if state_dim is None:
+                raise ValueError(
+                    f"hparams `seq2seq_past_encoder: states`: {type(model).__name__} has no "
+                    "causal per-step history states (GRU4Rec, DIEN and SASRec have); use `gru`"
+                )
+        return cls.from_hparams(hparams, state_dim=state_dim)
+
     def build_for(self, dim: int, state_dim: int | None = None) -> None:
         """Create the variables for steps of width ``dim`` (``D``) and, for ``"states"``,
         past states of width ``state_dim`` (default ``D``)."""
@@ -260,7 +276,7 @@ class Seq2SeqSelfSupervision(keras.layers.Layer):
             raise ValueError(
                 "Seq2SeqSelfSupervision(past_encoder='states'): the model must pass "
                 "past_states [B, L, H] (its causal per-step encoder outputs), e.g. as "
-                "outputs['history_states'] of build_seq_output"
+                "outputs['history_states'] of score_targets"
             )
         if self.past_projection is None:
             state_dim = None if past_states is None else int(past_states.shape[-1])
@@ -335,22 +351,3 @@ class Seq2SeqSelfSupervision(keras.layers.Layer):
             "dedupe": self.dedupe,
         }
 
-
-def seq2seq_loss_parts(
-    layer: Seq2SeqSelfSupervision | None,
-    weight: float,
-    batch: dict[str, tf.Tensor],
-    outputs: dict[str, tf.Tensor],
-    training: bool,
-) -> dict[str, tf.Tensor]:
-    """``{"seq2seq_loss": weight × loss}``, or ``{}`` when ``layer`` is None / ``weight`` is 0.
-
-    ``outputs`` is the dict of ``SequentialModel.forward``: ``embeddings`` is read, and
-    ``history_states [B, L, H]`` when the layer's ``past_encoder`` is ``"states"``.
-    """
-    if layer is None or not weight:
-        return {}
-    loss = layer(
-        batch, outputs["embeddings"], past_states=outputs.get("history_states"), training=training
-    )
-    return {"seq2seq_loss": weight * loss}

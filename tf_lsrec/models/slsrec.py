@@ -41,7 +41,6 @@ import tensorflow as tf
 
 from tf_lsrec.layers.attention import BilinearAttention, PlainAttention
 from tf_lsrec.layers.category_mask import CategoryMask
-from tf_lsrec.layers.contrastive import clsr_contrastive_terms
 from tf_lsrec.layers.fusion import FusionGate
 from tf_lsrec.layers.interest_proxy import masked_mean
 from tf_lsrec.layers.sequence_encoder import SequenceEncoder
@@ -53,6 +52,8 @@ from tf_lsrec.layers.session import (
 )
 from tf_lsrec.models.base import SequentialModel
 from tf_lsrec.models.blocks import require_hidden_size_of_history
+from tf_lsrec.models.objectives import SLSRecContrastiveObjective
+from tf_lsrec.models.trainer import collect
 
 
 def segmentation_from_hparams(hp: Any, name: str = "session_segmentation") -> SessionSegmentation:
@@ -93,6 +94,9 @@ class SLSRecModel(SequentialModel):
             and self.use_long
             and self.use_short
         )
+        self.contrastive_objective = SLSRecContrastiveObjective(hp)
+        if self.contrastive:  # Eq. 19: L = L_main + λ L_con
+            self.add_objective(self.contrastive_objective)
         init = self.initializer
         self.segmentation = segmentation_from_hparams(hp)
         if self.use_short:
@@ -205,30 +209,7 @@ class SLSRecModel(SequentialModel):
     def contrastive_terms(self, outputs) -> dict[int, tf.Tensor]:
         """Eq. 15-17: the four triplet terms (unweighted), numbered as
         :func:`tf_lsrec.layers.contrastive.clsr_contrastive_terms`."""
-        hp = self.hparams
-        long_proxy = tf.concat([outputs["long_proxy"]] * 2, axis=-1)
-        short_proxy = tf.concat([outputs["short_proxy"]] * 2, axis=-1)
-        return clsr_contrastive_terms(
-            outputs["u_long"],
-            outputs["u_short"],
-            long_proxy,
-            short_proxy,
-            outputs["contrastive_rows"],
-            loss=hp.contrastive_loss,
-            form=hp.triplet_form,
-            margin=hp.triplet_margin,
-            pairs=hp.contrastive_pairs,
-        )
-
-    def extra_losses(self, batch, outputs, training) -> dict[str, tf.Tensor]:
-        """``λ L_con`` (Eq. 19) as ``contrastive_loss``; empty when switched off."""
-        if not self.contrastive:
-            return {}
-        terms = self.contrastive_terms(outputs)
-        return {
-            "contrastive_loss": self.hparams.contrastive_loss_weight
-            * tf.add_n(list(terms.values()))
-        }
+        return self.contrastive_objective.terms(outputs)
 
     # ------------------------------------------------------------------ diagnostics
     def session_statistics(self, filename: str) -> dict[str, float]:
@@ -239,32 +220,23 @@ class SLSRecModel(SequentialModel):
         ``dropped_sessions`` and ``dropped_items`` (totals cut by max_sessions /
         max_session_length).
         """
-        totals = {
-            "lines": 0.0,
-            "sessions": 0.0,
-            "single": 0.0,
-            "current": 0.0,
-            "dropped_sessions": 0.0,
-            "dropped_items": 0.0,
-        }
-        for batch in self.data.eval_dataset(filename):
+        keys = ("num_sessions", "dropped_sessions", "dropped_items")
+
+        def step(batch):
             seg = self.segmentation(batch["time_history"], batch["mask"])
-            real = batch["sample_weight"].numpy() > 0
-            k = seg["num_sessions"].numpy()[real]
-            totals["lines"] += real.sum()
-            totals["sessions"] += k.sum()
-            totals["single"] += (k == 1).sum()
-            totals["current"] += seg["current_mask"].numpy()[real].sum()
-            totals["dropped_sessions"] += seg["dropped_sessions"].numpy()[real].sum()
-            totals["dropped_items"] += seg["dropped_items"].numpy()[real].sum()
-        n = max(totals["lines"], 1.0)
+            current = tf.reduce_sum(seg["current_mask"], axis=-1)
+            return {"current_length": current, **{k: seg[k] for k in keys}}
+
+        cols = collect(self.data.eval_dataset(filename), step, what=str(filename))
+        k = cols["num_sessions"]
+        n = max(len(k), 1)
         return {
-            "lines": float(totals["lines"]),
-            "mean_sessions": float(totals["sessions"] / n),
-            "single_session_lines": float(totals["single"]),
-            "mean_current_length": float(totals["current"] / n),
-            "dropped_sessions": float(totals["dropped_sessions"]),
-            "dropped_items": float(totals["dropped_items"]),
+            "lines": float(len(k)),
+            "mean_sessions": float(k.sum() / n),
+            "single_session_lines": float((k == 1).sum()),
+            "mean_current_length": float(cols["current_length"].sum() / n),
+            "dropped_sessions": float(cols["dropped_sessions"].sum()),
+            "dropped_items": float(cols["dropped_items"].sum()),
         }
 
 

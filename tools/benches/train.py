@@ -40,13 +40,14 @@ def run(args) -> dict:
     from tf_lsrec.hparams import prepare_hparams
     from tf_lsrec.models import get_model_class
     from tf_lsrec.models.optimizers import make_optimizer
+    from tf_lsrec.models.trainer import make_train_step
 
     hp = prepare_hparams(_yaml(args.model), overrides=args.set)
     hp.update(**prepare_data(hp).as_hparams(), MODEL_DIR=None)
     model = get_model_class(hp.model_type)(hp)
     model.compile(optimizer=make_optimizer(hp))
     model._ensure_built()
-    step = model._make_train_step()
+    step = make_train_step(model)
     batches = iter(model.data.train_dataset(hp.train_file).repeat())
 
     for _ in range(args.warmup):

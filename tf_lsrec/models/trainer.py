@@ -1,0 +1,286 @@
+"""The file-based training loop and the evaluation loop of every model.
+
+A model (``SequentialModel``) is embeddings + encoder + head + its losses; this module runs it:
+
+* :func:`make_train_step` — the compiled step (loss parts, gradients, optimizer update), on one
+  device or under a ``tf.distribute`` strategy;
+* :func:`collect` — the one evaluation loop: iterate batches, run a step, drop the rows padding
+  the last batch, concatenate;
+* :class:`Trainer` — Microsoft's ``fit(train_file, valid_file, valid_num_ngs, eval_metric)``
+  (epochs, checkpoints and resume, early stopping, logging), ``run_eval(file, num_ngs)`` and
+  ``predict(file, outfile)``. The model's methods of the same names delegate here.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from tf_lsrec.evaluation.metrics import evaluate
+from tf_lsrec.models.distribute import check_model_strategy, is_distributed
+from tf_lsrec.models.optimizers import make_optimizer
+from tf_lsrec.models.training import TrainingLog, print_flush
+from tf_lsrec.utils.files import atomic_path
+
+
+def make_train_step(model, strategy: tf.distribute.Strategy | None = None):
+    """The compiled training step of ``model`` (its ``optimizer`` must be set): returns the loss
+    parts of a batch. With ``strategy``, it takes a distributed batch, each replica's loss is
+    scaled by ``1 / R`` (gradients are summed across replicas) and the parts are averaged."""
+    optimizer = model.optimizer
+    scale = 1.0 / strategy.num_replicas_in_sync if strategy is not None else 1.0
+
+    def step(batch):
+        with tf.GradientTape() as tape:
+            parts = model.compute_loss_parts(batch, training=True)
+            scaled_loss = parts["total_loss"] * scale
+        variables = model.trainable_variables
+        grads = tape.gradient(scaled_loss, variables)
+        # Tables a model does not read (e.g. the base user table in SLi-Rec, as in the
+        # reference) have no gradient; skip them instead of warning every step.
+        pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
+        if not pairs:  # checked once, at trace time
+            raise ValueError(
+                f"{type(model).__name__}: the training loss reaches none of the "
+                f"{len(variables)} trainable variables"
+            )
+        optimizer.apply_gradients(pairs)
+        return parts
+
+    jit = bool(model.hparams.jit_compile)
+    if strategy is None:
+        return tf.function(step, jit_compile=jit)
+    replica_step = tf.function(step, jit_compile=True) if jit else step
+
+    def distributed_step(batch):
+        parts = strategy.run(replica_step, args=(batch,))
+        mean = tf.distribute.ReduceOp.MEAN
+        return {k: strategy.reduce(mean, v, axis=None) for k, v in parts.items()}
+
+    return tf.function(distributed_step)
+
+
+def collect(
+    batches: Iterable[dict[str, tf.Tensor]],
+    step: Callable[[dict[str, tf.Tensor]], dict[str, tf.Tensor]],
+    batch_keys: Sequence[str] = (),
+    what: str = "evaluation data",
+) -> dict[str, np.ndarray]:
+    """Run ``step`` on every batch and return its outputs and the ``batch_keys`` of the batches,
+    concatenated over batches, without the rows padding the last batch (``sample_weight`` 0).
+
+    Arrays ``[B]`` or ``[B, 1]`` come back as ``[N]``; wider ones as ``[N, ...]``.
+    """
+    columns: dict[str, list[np.ndarray]] = {}
+    weights = []
+    for batch in batches:
+        values = {k: v.numpy() for k, v in step(batch).items()}
+        values.update({k: batch[k].numpy() for k in batch_keys})
+        for k, v in values.items():
+            if v.ndim == 2 and v.shape[1] == 1:
+                v = v[:, 0]
+            columns.setdefault(k, []).append(v)
+        weights.append(batch["sample_weight"].numpy().reshape(-1))
+    if not weights:
+        raise ValueError(f"{what}: no lines to evaluate")
+    keep = np.concatenate(weights) > 0
+    return {k: np.concatenate(v)[keep] for k, v in columns.items()}
+
+
+class _FitState:
+    """Epoch bookkeeping kept in the checkpoint so an interrupted ``fit`` resumes."""
+
+    def __init__(self):
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        self.best_metric = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="best_metric")
+        self.best_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="best_epoch")
+
+
+def _epoch_seed(seed: int | None, epoch: int) -> int | None:
+    return None if seed is None else seed * 1000 + epoch
+
+
+class Trainer:
+    """Runs one model on files: training with validation, evaluation and prediction.
+
+    After :meth:`fit` the model carries ``train_log`` (``TrainingLog``: one row per epoch),
+    ``eval_history`` (``[(epoch, valid metrics)]``), ``best_epoch`` and ``best_metric``.
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self._steps: dict[str, Callable] = {}
+
+    # ------------------------------------------------------------------ evaluation
+    def compiled(self, name: str, fn: Callable) -> Callable:
+        """``tf.function(fn)``, created once per trainer and ``name`` (tracing once per run_eval
+        call dominated the evaluation time of small files)."""
+        if name not in self._steps:
+            self._steps[name] = tf.function(fn)
+        return self._steps[name]
+
+    def predict_step(self):
+        """The compiled ``batch -> {"scores": [B, 1]}`` step."""
+        model = self.model
+        return self.compiled(
+            "predict", lambda batch: {"scores": model.predict_scores(batch, training=False)}
+        )
+
+    def collect(
+        self,
+        filename,
+        step=None,
+        batch_keys=("labels", "users"),
+        min_seq_length=None,
+        raw_ids: bool = False,
+    ) -> dict[str, np.ndarray]:
+        """:func:`collect` over the evaluation batches of ``filename`` (``step`` defaults to
+        :meth:`predict_step`; ``raw_ids`` adds the file's ``user_id`` / ``item_id`` strings)."""
+        model = self.model
+        model._ensure_built()
+        batches = model.data.eval_dataset(filename, min_seq_length=min_seq_length, raw_ids=raw_ids)
+        return collect(batches, step or self.predict_step(), batch_keys, what=str(filename))
+
+    def run_eval(self, filename, num_ngs: int) -> dict[str, float]:
+        cols = self.collect(filename)
+        return evaluate(cols["labels"], cols["scores"], cols["users"], self.model.hparams, num_ngs)
+
+    def predict(self, infile, outfile) -> None:
+        scores = self.collect(infile, batch_keys=(), min_seq_length=1)["scores"]
+        with atomic_path(outfile) as tmp, open(tmp, "w", encoding="utf-8") as f:
+            f.write("\n".join(repr(float(p)) for p in scores))
+            f.write("\n")
+
+    # ------------------------------------------------------------------ training
+    def fit(
+        self,
+        train_file,
+        valid_file,
+        valid_num_ngs: int | None = None,
+        eval_metric: str | None = None,
+    ) -> None:
+        model = self.model
+        hp = model.hparams
+        strategy = check_model_strategy(model, hp)
+        distributed = is_distributed(strategy)
+        valid_num_ngs = hp.valid_num_ngs if valid_num_ngs is None else valid_num_ngs
+        eval_metric = eval_metric or hp.eval_metric
+        if valid_num_ngs < 1:
+            raise ValueError(f"valid_num_ngs must be >= 1, got {valid_num_ngs}")
+        with strategy.scope():  # variables and optimizer slots mirrored when distributed
+            if getattr(model, "optimizer", None) is None:
+                model.compile(optimizer=make_optimizer(hp))
+            model._ensure_built()
+        train_step = make_train_step(model, strategy if distributed else None)
+
+        model_dir = hp.MODEL_DIR
+        state = _FitState()
+        ckpt = tf.train.Checkpoint(
+            model=model,
+            optimizer=model.optimizer,
+            epoch=state.epoch,
+            best_metric=state.best_metric,
+            best_epoch=state.best_epoch,
+        )
+        manager = None
+        if model_dir:
+            os.makedirs(model_dir, exist_ok=True)
+            manager = tf.train.CheckpointManager(
+                ckpt, os.path.join(model_dir, "last"), max_to_keep=1
+            )
+            if manager.latest_checkpoint:
+                ckpt.restore(manager.latest_checkpoint)
+                print_flush(
+                    f"resumed from {manager.latest_checkpoint} (epoch {int(state.epoch.numpy())})"
+                )
+        model.train_log = TrainingLog(
+            hp.run_dir or model_dir, hp.SUMMARIES_DIR if hp.write_tfevents else None
+        )
+        model.eval_history = []
+        for epoch in range(int(state.epoch.numpy()) + 1, hp.epochs + 1):
+            t0 = time.time()
+            counters_before = model.training_counters()
+            means, steps = self._train_epoch(
+                train_step, train_file, epoch, strategy if distributed else None
+            )
+            train_seconds = time.time() - t0
+            counts = {k: v - counters_before[k] for k, v in model.training_counters().items()}
+            if counts:
+                print_flush(
+                    f"epoch {epoch} counts: " + ", ".join(f"{k} {v:d}" for k, v in counts.items())
+                )
+            t1 = time.time()
+            valid_res = self.run_eval(valid_file, valid_num_ngs)
+            eval_seconds = time.time() - t1
+            print_flush(
+                f"eval valid at epoch {epoch}: "
+                + ",".join(f"{k}:{v}" for k, v in valid_res.items())
+            )
+            if eval_metric not in valid_res:
+                raise KeyError(
+                    f"eval_metric `{eval_metric}` is not among the validation metrics "
+                    f"{list(valid_res)}; add it to metrics / pairwise_metrics / "
+                    "weighted_metrics"
+                )
+            model.eval_history.append((epoch, valid_res))
+            model.train_log.write(
+                epoch,
+                {
+                    **means,
+                    "train_seconds": train_seconds,
+                    "eval_seconds": eval_seconds,
+                    "train_instances_per_s": steps * hp.batch_size / max(train_seconds, 1e-9),
+                    **counts,
+                },
+                valid_res,
+            )
+            improved = valid_res[eval_metric] > float(state.best_metric.numpy())
+            if improved:
+                state.best_metric.assign(valid_res[eval_metric])
+                state.best_epoch.assign(epoch)
+                if model_dir and hp.save_model:
+                    model.save_weights_checkpoint(os.path.join(model_dir, "best_model"))
+            state.epoch.assign(epoch)
+            if manager is not None:
+                manager.save(checkpoint_number=epoch)
+            if (
+                not improved
+                and hp.EARLY_STOP > 0
+                and epoch - int(state.best_epoch.numpy()) >= hp.EARLY_STOP
+            ):
+                print_flush(f"early stop at epoch {epoch}!")
+                break
+        model.best_epoch = int(state.best_epoch.numpy())
+        model.best_metric = float(state.best_metric.numpy())
+        print_flush(f"best epoch: {model.best_epoch}")
+
+    def _train_epoch(self, train_step, train_file, epoch: int, strategy=None):
+        """One pass over ``train_file``; returns the mean loss parts and the number of steps."""
+        model = self.model
+        hp = model.hparams
+        dataset = model.data.train_dataset(train_file, seed=_epoch_seed(model.seed, epoch))
+        if strategy is not None:
+            dataset = strategy.experimental_distribute_dataset(dataset)
+        sums: dict[str, float] = {}
+        steps = 0
+        for batch in dataset:
+            parts = train_step(batch)
+            steps += 1
+            if steps % hp.show_step == 0 or steps == 1:
+                values = {k: float(v) for k, v in parts.items()}
+                print_flush(
+                    f"step {steps:d} , total_loss: {values['total_loss']:.4f}, "
+                    f"data_loss: {values['data_loss']:.4f}"
+                )
+            for k, v in parts.items():
+                sums[k] = sums.get(k, 0.0) + float(v)
+        if steps == 0:
+            raise ValueError(
+                f"{train_file}: no training batch of {hp.batch_size} instances; the file "
+                "has fewer lines than batch_size (after the min_seq_length filter)"
+            )
+        return {k: v / steps for k, v in sums.items()}, steps
