@@ -64,8 +64,6 @@ def planted_targets(interactions, truth) -> dict[str, tuple[str, str]]:
 
 
 def run_seed(seed: int, args) -> dict:
-    import tensorflow as tf
-
     from tf_lsrec.data.sequential import write_sequential_files
     from tf_lsrec.data.synthetic import generate_interactions
     from tf_lsrec.hparams import prepare_hparams
@@ -83,20 +81,19 @@ def run_seed(seed: int, args) -> dict:
     metrics = model.run_eval(hp.test_file, num_ngs=9)
 
     targets = planted_targets(interactions, truth)
-    long_rep, short_rep, long_y, short_y = [], [], [], []
-    step = tf.function(lambda b: model.forward(b, training=False))
-    for batch in model.data.eval_dataset(hp.test_file):
-        out = step(batch)
-        keep = (batch["labels"].numpy().ravel() == 1) & (batch["sample_weight"].numpy() > 0)
-        long_rep.append(out["long_interest"].numpy()[keep])
-        short_rep.append(out["short_interest"].numpy()[keep])
-    with open(hp.test_file) as f:  # positives in file order, as the eval batches
-        users = [line.split("\t")[1] for line in f if line.startswith("1\t")]
-    for u in users:
-        lt, st = targets[u]
+    def step(batch):
+        out = model.forward(batch, training=False)
+        return {k: out[k] for k in ("long_interest", "short_interest")}
+
+    cols = model.trainer.collect(hp.test_file, model.trainer.compiled("interests", step),
+                                 batch_keys=("labels", "user_id"), raw_ids=True)
+    positive = cols["labels"] == 1
+    long_y, short_y = [], []
+    for u in cols["user_id"][positive]:
+        lt, st = targets[u.decode()]
         long_y.append(int(lt[1:]))
         short_y.append(int(st[1:]))
-    i_long, i_short = np.concatenate(long_rep), np.concatenate(short_rep)
+    i_long, i_short = cols["long_interest"][positive], cols["short_interest"][positive]
     long_y, short_y = np.array(long_y), np.array(short_y)
     train = np.random.default_rng(seed).random(len(long_y)) < 0.5
     return {

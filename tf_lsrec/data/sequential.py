@@ -1,4 +1,4 @@
-"""Interactions -> train / valid / test 8-column files + vocabs (Microsoft pipeline, reference §1.3).
+"""Interactions -> train / valid / test 8-column files + vocabs (Microsoft pipeline, docs/reference.md §1.3).
 
 Steps, as the reference does them:
 
@@ -38,6 +38,7 @@ from tf_lsrec.data.interactions import validate_interactions
 from tf_lsrec.data.paths import DataPaths
 from tf_lsrec.data.progress import Progress
 from tf_lsrec.data.vocab import _defaults, rank_vocab, save_vocabs
+from tf_lsrec.io import format as fmt
 from tf_lsrec.utils.files import atomic_path, atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -244,26 +245,30 @@ class _Chunk:
         self.src = np.frombuffer(b"".join(pieces), dtype=np.uint8)
 
     def segments(self, rows, hs, label, item, cate):
-        """``[k, 16]`` starts and lengths of the lines for local ``rows`` (history from ``hs``).
+        """``[k, 2 * N_FIELDS]`` starts and lengths of the lines for local ``rows`` (history from ``hs``).
 
         ``label``: bool ``[k]`` (True -> "1"); ``item``/``cate``: ``(starts, lens)`` of the target.
         """
         k = len(rows)
-        starts = np.empty((k, 16), dtype=np.int64)
-        lens = np.ones((k, 16), dtype=np.int64)
+        # segment 2i is field i (io/format.py), segment 2i + 1 the tab (newline) after it
+        n = 2 * fmt.N_FIELDS
+        starts = np.empty((k, n), dtype=np.int64)
+        lens = np.ones((k, n), dtype=np.int64)
         starts[:, 1::2] = _TAB
-        starts[:, 15] = _NL
-        starts[:, 0] = np.where(label, _ONE, _ZERO)
+        starts[:, n - 1] = _NL
+        starts[:, 2 * fmt.LABEL] = np.where(label, _ONE, _ZERO)
         us, ul = self.col["user"]
-        starts[:, 2], lens[:, 2] = us[rows], ul[rows]
-        starts[:, 4], lens[:, 4] = item
-        starts[:, 6], lens[:, 6] = cate
+        starts[:, 2 * fmt.USER], lens[:, 2 * fmt.USER] = us[rows], ul[rows]
+        starts[:, 2 * fmt.ITEM], lens[:, 2 * fmt.ITEM] = item
+        starts[:, 2 * fmt.CATEGORY], lens[:, 2 * fmt.CATEGORY] = cate
         ts_s, ts_l = self.col["ts"]
-        starts[:, 8], lens[:, 8] = ts_s[rows], ts_l[rows]
-        for j, name in ((10, "item"), (12, "cate"), (14, "ts")):
+        starts[:, 2 * fmt.TIMESTAMP], lens[:, 2 * fmt.TIMESTAMP] = ts_s[rows], ts_l[rows]
+        histories = ((fmt.ITEM_HISTORY, "item"), (fmt.CATEGORY_HISTORY, "cate"),
+                     (fmt.TIME_HISTORY, "ts"))  # fmt: skip
+        for field, name in histories:
             s, ln = self.col[name]
-            starts[:, j] = s[hs]
-            lens[:, j] = s[rows - 1] + ln[rows - 1] - s[hs]
+            starts[:, 2 * field] = s[hs]
+            lens[:, 2 * field] = s[rows - 1] + ln[rows - 1] - s[hs]
         return starts, lens
 
 

@@ -1,4 +1,4 @@
-"""Pure-Python ``SequentialIterator`` with Microsoft's API (reference-behavior §2).
+"""Pure-Python ``SequentialIterator`` with Microsoft's API (docs/reference.md §2).
 
 The compatibility path for code written against Microsoft Recommenders, and the test oracle of
 the ``tf.data`` pipeline: a line-by-line transcription of §2.1-§2.6, kept simple on purpose.
@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from tf_lsrec.io import format as fmt
 from tf_lsrec.io.features import time_divisor
 from tf_lsrec.io.lookup import load_vocab
 
@@ -60,14 +61,16 @@ class SequentialIterator:
         """One line -> ``(label, user, item, cate, item_hist, cate_hist, time, time_diff,
         time_from_first_action, time_to_now, time_history)`` (lists of length ``n``)."""
         words = line.strip().split(self.col_spliter)
-        label = int(words[0])
-        user = self.userdict.get(words[1], 0)
-        item = self.itemdict.get(words[2], 0)
-        cate = self.catedict.get(words[3], 0)
-        now = float(words[4])
-        item_hist = [self.itemdict.get(x, 0) for x in words[5].split(",")]
-        cate_hist = [self.catedict.get(x, 0) for x in words[6].split(",")]
-        times = [float(x) for x in words[7].split(",")]
+        label = int(words[fmt.LABEL])
+        user = self.userdict.get(words[fmt.USER], 0)
+        item = self.itemdict.get(words[fmt.ITEM], 0)
+        cate = self.catedict.get(words[fmt.CATEGORY], 0)
+        now = float(words[fmt.TIMESTAMP])
+        item_hist = [self.itemdict.get(x, 0) for x in fmt.split_history(words[fmt.ITEM_HISTORY])]
+        cate_hist = [
+            self.catedict.get(x, 0) for x in fmt.split_history(words[fmt.CATEGORY_HISTORY])
+        ]
+        times = [float(x) for x in fmt.split_history(words[fmt.TIME_HISTORY])]
         r = self.divisor
         nxt = times[1:] + [now]
         time_diff = [_g((b - a) / r) for a, b in zip(times, nxt)]

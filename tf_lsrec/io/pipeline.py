@@ -1,4 +1,4 @@
-"""``tf.data`` pipelines over 8-column sequential files (reference-behavior §2.4, §2.5).
+"""``tf.data`` pipelines over 8-column sequential files (docs/reference.md §2.4, §2.5).
 
 Lines are streamed with ``TextLineDataset``, batched first and parsed per batch with vectorised
 ops (``decode_csv``, ``tf.strings.split``, hash-table lookups, ragged time features). Training
@@ -14,6 +14,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from tf_lsrec.io import format as fmt
 from tf_lsrec.io.features import build_features, time_divisor
 from tf_lsrec.io.lookup import VocabLookup
 from tf_lsrec.io.validate import FileStats, SequentialFormatError, validate_file
@@ -29,16 +30,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_RECORD_DEFAULTS = [
-    tf.constant([], tf.float32),  # label
-    tf.constant([], tf.string),  # user
-    tf.constant([], tf.string),  # item
-    tf.constant([], tf.string),  # category
-    tf.constant([], tf.float64),  # timestamp
-    tf.constant([], tf.string),  # item history
-    tf.constant([], tf.string),  # category history
-    tf.constant([], tf.string),  # time history
-]
+# decode_csv defaults by field position (io/format.py): numbers for label and timestamp
+_RECORD_DEFAULTS = [tf.constant([], tf.string)] * fmt.N_FIELDS
+_RECORD_DEFAULTS[fmt.LABEL] = tf.constant([], tf.float32)
+_RECORD_DEFAULTS[fmt.TIMESTAMP] = tf.constant([], tf.float64)
 _FILTER_CHUNK = 4096
 
 
@@ -49,26 +44,31 @@ def parse_lines(lines: tf.Tensor) -> dict[str, Any]:
     float64 ``[B]``, ``item_history``/``cate_history`` ragged string ``[B, (n)]`` and
     ``time_history`` ragged float64 ``[B, (n)]``.
     """
-    label, user, item, cate, time, hist_i, hist_c, hist_t = tf.io.decode_csv(
-        lines, _RECORD_DEFAULTS, field_delim="\t", use_quote_delim=False
+    f = tf.io.decode_csv(
+        lines, _RECORD_DEFAULTS, field_delim=fmt.FIELD_SEPARATOR, use_quote_delim=False
     )
+
+    def history(i):
+        return tf.strings.split(f[i], fmt.HISTORY_SEPARATOR)
+
     return {
-        "labels": label,
-        "users": user,
-        "items": item,
-        "cates": cate,
-        "time": time,
-        "item_history": tf.strings.split(hist_i, ","),
-        "cate_history": tf.strings.split(hist_c, ","),
-        "time_history": tf.strings.to_number(tf.strings.split(hist_t, ","), tf.float64),
+        "labels": f[fmt.LABEL],
+        "users": f[fmt.USER],
+        "items": f[fmt.ITEM],
+        "cates": f[fmt.CATEGORY],
+        "time": f[fmt.TIMESTAMP],
+        "item_history": history(fmt.ITEM_HISTORY),
+        "cate_history": history(fmt.CATEGORY_HISTORY),
+        "time_history": tf.strings.to_number(history(fmt.TIME_HISTORY), tf.float64),
     }
 
 
 def _history_lengths(lines: tf.Tensor) -> tf.Tensor:
     """Untruncated history length of each line (string ``[B]`` -> int64 ``[B]``)."""
-    fields = tf.strings.split(lines, "\t")
-    hist = fields[:, 5:6].to_tensor(default_value="", shape=[None, 1])[:, 0]
-    return tf.strings.split(hist, ",").row_lengths()
+    fields = tf.strings.split(lines, fmt.FIELD_SEPARATOR)
+    column = fields[:, fmt.ITEM_HISTORY : fmt.ITEM_HISTORY + 1]
+    hist = column.to_tensor(default_value="", shape=[None, 1])[:, 0]
+    return tf.strings.split(hist, fmt.HISTORY_SEPARATOR).row_lengths()
 
 
 def sample_negatives(
@@ -259,6 +259,7 @@ class SequentialData:
         file: str | os.PathLike,
         min_seq_length: int | None = None,
         batch_size: int | None = None,
+        raw_ids: bool = False,
     ) -> tf.data.Dataset:
         """Evaluation batches in file order, labels from the file, one row per line.
 
@@ -266,6 +267,8 @@ class SequentialData:
         partial batch is padded to full size by repeating its last line, with
         ``sample_weight`` 0 on the padding rows. Lines with a history shorter than
         ``min_seq_length`` (default ``hparams.min_seq_length``) are skipped, as Microsoft does.
+        ``raw_ids`` adds the file's ``user_id`` and ``item_id`` strings ``[B]`` to each batch
+        (for outputs keyed by raw ids; the model does not read them).
         """
         hp = self.hparams
         path = os.fspath(file)
@@ -274,16 +277,19 @@ class SequentialData:
         ds, _ = self._lines(path, min_len, "eval")
         ds = ds.batch(batch)
         ds = ds.map(
-            lambda lines: self._eval_batch(lines, batch),
+            lambda lines: self._eval_batch(lines, batch, raw_ids),
             num_parallel_calls=tf.data.AUTOTUNE,
             deterministic=True,
         )
         return ds.prefetch(tf.data.AUTOTUNE)
 
-    def _eval_batch(self, lines, batch: int) -> dict[str, tf.Tensor]:
+    def _eval_batch(self, lines, batch: int, raw_ids: bool = False) -> dict[str, tf.Tensor]:
         n = tf.shape(lines)[0]
         lines = tf.gather(lines, tf.minimum(tf.range(batch), n - 1))
-        out = build_features(parse_lines(lines), self.lookup, self.max_seq_length, self.divisor)
+        raw = parse_lines(lines)
+        out = build_features(raw, self.lookup, self.max_seq_length, self.divisor)
+        if raw_ids:
+            out["user_id"], out["item_id"] = raw["users"], raw["items"]
         out["sample_weight"] = tf.sequence_mask(n, batch, dtype=tf.float32)
         return _static(out, batch, self.max_seq_length)
 

@@ -1,4 +1,4 @@
-"""Fast check of an 8-column sequential file (reference-behavior §1.1) with informative errors.
+"""Fast check of an 8-column sequential file (docs/reference.md §1.1) with informative errors.
 
 Errors inside a ``tf.data`` graph cannot say which line of which file is wrong, so every file is
 checked once, before it is streamed, by a chunked pandas pass (C tokenizer, vectorised column
@@ -16,17 +16,10 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-N_FIELDS = 8
-FIELD_NAMES = (
-    "label",
-    "user",
-    "item",
-    "category",
-    "timestamp",
-    "item history",
-    "category history",
-    "time history",
-)
+from tf_lsrec.io import format as fmt
+from tf_lsrec.io.format import FIELD_INDEX as FIELDS_INDEX
+from tf_lsrec.io.format import FIELD_NAMES, N_FIELDS  # noqa: F401  (re-exported)
+
 _PARSER_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 _INT = r"\s*[+-]?\d+\s*"
 
@@ -40,8 +33,6 @@ class SequentialFormatError(ValueError):
         what = f" field {FIELDS_INDEX.get(field, '?')} ({field})" if field else ""
         super().__init__(f"{where}:{what} {message}")
 
-
-FIELDS_INDEX = {name: i for i, name in enumerate(FIELD_NAMES)}
 
 
 @dataclasses.dataclass
@@ -207,22 +198,22 @@ def validate_file(
                 ok &= ~empty
             if check.full():
                 break
-            label_ok = chunk[0].str.fullmatch(_INT).to_numpy(dtype=bool)
+            label_ok = chunk[fmt.LABEL].str.fullmatch(_INT).to_numpy(dtype=bool)
             for number in numbers[ok & ~label_ok][: check.max_errors]:
-                value = cols[0][number - base]
+                value = cols[fmt.LABEL][number - base]
                 check.add(int(number), "label", f"= {value!r}; expected an integer (1 or 0)")
             ok &= label_ok
-            stamp = pd.to_numeric(chunk[4].where(ok, "0"), errors="coerce").to_numpy(float)
+            stamp = pd.to_numeric(chunk[fmt.TIMESTAMP].where(ok, "0"), errors="coerce").to_numpy(float)
             stamp_ok = np.isfinite(stamp)
             for number in numbers[ok & ~stamp_ok][: check.max_errors]:
-                value = cols[4][number - base]
+                value = cols[fmt.TIMESTAMP][number - base]
                 check.add(int(number), "timestamp", f"= {value!r}; expected a number")
             ok &= stamp_ok
             if check.full():
                 break
-            n_items = chunk[5].str.count(",").to_numpy(np.int64) + 1
-            n_cates = chunk[6].str.count(",").to_numpy(np.int64) + 1
-            n_times = chunk[7].str.count(",").to_numpy(np.int64) + 1
+            n_items = chunk[fmt.ITEM_HISTORY].str.count(",").to_numpy(np.int64) + 1
+            n_cates = chunk[fmt.CATEGORY_HISTORY].str.count(",").to_numpy(np.int64) + 1
+            n_times = chunk[fmt.TIME_HISTORY].str.count(",").to_numpy(np.int64) + 1
             equal = (n_items == n_cates) & (n_items == n_times)
             for number in numbers[ok & ~equal][: check.max_errors]:
                 r = number - base
@@ -235,7 +226,7 @@ def validate_file(
             ok &= equal
             if check.full():
                 break
-            flat_times = ",".join(cols[7][ok]).split(",") if ok.any() else []
+            flat_times = ",".join(cols[fmt.TIME_HISTORY][ok]).split(",") if ok.any() else []
             times = pd.to_numeric(pd.Series(flat_times, dtype=object), errors="coerce").to_numpy(
                 float
             )
@@ -252,14 +243,14 @@ def validate_file(
                     )
             if check.full():
                 break
-            positives += int((pd.to_numeric(chunk[0][ok]) == 1).sum())
+            positives += int((pd.to_numeric(chunk[fmt.LABEL][ok]) == 1).sum())
             length_counts = _add_counts(length_counts, np.bincount(n_items[ok]))
             if indexes:
-                unknown["users"] += _count_unknown(indexes["user"], cols[1][ok])
-                unknown["items"] += _count_unknown(indexes["item"], cols[2][ok])
-                unknown["cates"] += _count_unknown(indexes["cate"], cols[3][ok])
-                hist_items = np.array(",".join(cols[5][ok]).split(","), dtype=object)
-                hist_cates = np.array(",".join(cols[6][ok]).split(","), dtype=object)
+                unknown["users"] += _count_unknown(indexes["user"], cols[fmt.USER][ok])
+                unknown["items"] += _count_unknown(indexes["item"], cols[fmt.ITEM][ok])
+                unknown["cates"] += _count_unknown(indexes["cate"], cols[fmt.CATEGORY][ok])
+                hist_items = np.array(",".join(cols[fmt.ITEM_HISTORY][ok]).split(","), dtype=object)
+                hist_cates = np.array(",".join(cols[fmt.CATEGORY_HISTORY][ok]).split(","), dtype=object)
                 unknown["history_items"] += _count_unknown(indexes["item"], hist_items)
                 unknown["history_cates"] += _count_unknown(indexes["cate"], hist_cates)
     except pd.errors.ParserError as e:

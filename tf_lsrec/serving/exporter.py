@@ -24,6 +24,7 @@ from collections.abc import Mapping
 import numpy as np
 import tensorflow as tf
 
+from tf_lsrec.io import format as fmt
 from tf_lsrec.serving.catalogue import Catalogue, build_catalogue
 from tf_lsrec.serving.signatures import SIGNATURE_INPUTS, ServingModule
 from tf_lsrec.serving.warmup import WARMUP_DIR, WarmupRequest, request, write_warmup_file
@@ -55,8 +56,8 @@ def _sample_rows(train_file: str | None, n: int) -> list[list[str]]:
     rows = []
     with open(train_file, encoding="utf-8") as f:
         for line in f:
-            fields = line.rstrip("\n").split("\t")
-            if len(fields) == 8 and fields[5]:
+            fields = line.rstrip("\n").split(fmt.FIELD_SEPARATOR)
+            if len(fields) == fmt.N_FIELDS and fields[fmt.ITEM_HISTORY]:
                 rows.append(fields)
             if len(rows) == n:
                 break
@@ -71,11 +72,15 @@ def warmup_requests(
     rows = _sample_rows(train_file, 3)
     users, items, cates, times, histories = [], [], [], [], []
     for r in rows:
-        users.append(r[1])
-        items.append(r[2])
-        cates.append(r[3])
-        times.append(float(r[4]))
-        histories.append((r[5].split(","), r[6].split(","), [float(t) for t in r[7].split(",")]))
+        users.append(r[fmt.USER])
+        items.append(r[fmt.ITEM])
+        cates.append(r[fmt.CATEGORY])
+        times.append(float(r[fmt.TIMESTAMP]))
+        histories.append((
+            fmt.split_history(r[fmt.ITEM_HISTORY]),
+            fmt.split_history(r[fmt.CATEGORY_HISTORY]),
+            [float(t) for t in fmt.split_history(r[fmt.TIME_HISTORY])],
+        ))
     if not rows:
         n = min(max_seq_length, len(catalogue))
         users, items, cates = [""], [catalogue.items[-1]], [catalogue.categories[-1]]
