@@ -231,7 +231,7 @@ _declare(
     name=S(str, None, "experiment name", nullable=True),
 )
 
-# Per-model required keys, as Microsoft's check_nn_config (reference-behavior §3.1).
+# Per-model required keys, as Microsoft's check_nn_config (docs/reference.md §3.1).
 _BASE_REQUIRED = ("item_embedding_dim", "cate_embedding_dim", "max_seq_length", "loss", "method",
                   "user_vocab", "item_vocab", "cate_vocab")
 MODEL_ALIASES = {

@@ -1,4 +1,4 @@
-"""Vocab building (reference §1.2 conventions, default_cat fix) and loading."""
+"""Vocab building (docs/reference.md §1.2 conventions, default_cat fix) and loading."""
 
 import pickle
 

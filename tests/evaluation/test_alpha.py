@@ -1,4 +1,4 @@
-"""``mean_alpha``: the average fusion weight on positive rows (reference §4.4)."""
+"""``mean_alpha``: the average fusion weight on positive rows (docs/reference.md §4.4)."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""Pointwise metrics of ``cal_metric`` against hand-computed values (reference §4.1)."""
+"""Pointwise metrics of ``cal_metric`` against hand-computed values (docs/reference.md §4.1)."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""CLSR weighted per-user metrics against hand-computed values (reference §4.3)."""
+"""CLSR weighted per-user metrics against hand-computed values (docs/reference.md §4.3)."""
 
 import numpy as np
 import pytest

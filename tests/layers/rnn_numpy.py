@@ -1,4 +1,4 @@
-"""Hand-written numpy reference steps of the TF1 cells (reference §6) for the layer tests."""
+"""Hand-written numpy reference steps of the TF1 cells (docs/reference.md §6) for the layer tests."""
 
 import numpy as np
 

@@ -1,4 +1,4 @@
-"""Tests for tf_lsrec/layers/attention.py (reference §5.1)."""
+"""Tests for tf_lsrec/layers/attention.py (docs/reference.md §5.1)."""
 
 import numpy as np
 import pytest

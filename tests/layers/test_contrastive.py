@@ -1,4 +1,4 @@
-"""Tests for tf_lsrec/layers/contrastive.py (reference §7.10)."""
+"""Tests for tf_lsrec/layers/contrastive.py (docs/reference.md §7.10)."""
 
 import numpy as np
 import pytest

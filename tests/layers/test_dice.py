@@ -1,4 +1,4 @@
-"""Tests for tf_lsrec/layers/dice.py (reference §3.4, CLSR ``dice``)."""
+"""Tests for tf_lsrec/layers/dice.py (docs/reference.md §3.4, CLSR ``dice``)."""
 
 import numpy as np
 import tensorflow as tf

@@ -1,4 +1,4 @@
-"""Tests for tf_lsrec/layers/discrepancy.py (reference §7.10)."""
+"""Tests for tf_lsrec/layers/discrepancy.py (docs/reference.md §7.10)."""
 
 import numpy as np
 import tensorflow as tf

@@ -1,4 +1,4 @@
-"""Tests for tf_lsrec/layers/fusion.py (reference §7.8)."""
+"""Tests for tf_lsrec/layers/fusion.py (docs/reference.md §7.8)."""
 
 import numpy as np
 import pytest

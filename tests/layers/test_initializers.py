@@ -1,4 +1,4 @@
-"""Tests for tf_lsrec/layers/initializers.py (reference §3.8)."""
+"""Tests for tf_lsrec/layers/initializers.py (docs/reference.md §3.8)."""
 
 import logging
 

@@ -1,4 +1,4 @@
-"""Tests for tf_lsrec/layers/interest_proxy.py (reference §7.3, §7.5)."""
+"""Tests for tf_lsrec/layers/interest_proxy.py (docs/reference.md §7.3, §7.5)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Tests for tf_lsrec/layers/mlp.py (reference §3.4)."""
+"""Tests for tf_lsrec/layers/mlp.py (docs/reference.md §3.4)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Tests for tf_lsrec/layers/rnn_cells.py against numpy steps (reference §6.2-§6.4)."""
+"""Tests for tf_lsrec/layers/rnn_cells.py against numpy steps (docs/reference.md §6.2-§6.4)."""
 
 import importlib.util
 from pathlib import Path

@@ -1,7 +1,7 @@
 """The interactions table: one row per (user, item, category, timestamp) event.
 
 Schema (``COLUMNS``): ``user``, ``item``, ``category`` are strings (raw ids, read as text so
-that ids such as ``"007"`` survive: reference §1.3 QUIRK), ``timestamp`` is ``int64`` (seconds or
+that ids such as ``"007"`` survive: docs/reference.md §1.3 QUIRK), ``timestamp`` is ``int64`` (seconds or
 milliseconds, the caller's unit). Ids must be non-empty and must not contain a tab, a comma or a
 line break, because they are written into the comma/tab-separated sequential files.
 """

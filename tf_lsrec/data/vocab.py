@@ -1,4 +1,4 @@
-"""The three vocab pickles (reference §1.2): raw id string -> contiguous integer index.
+"""The three vocab pickles (docs/reference.md §1.2): raw id string -> contiguous integer index.
 
 Conventions (counted from the **training file only**):
 

@@ -1,4 +1,4 @@
-"""CLSR's ``mean_alpha`` (reference §4.4): the mean fusion weight on positive rows."""
+"""CLSR's ``mean_alpha`` (docs/reference.md §4.4): the mean fusion weight on positive rows."""
 
 from __future__ import annotations
 

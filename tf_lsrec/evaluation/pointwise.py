@@ -1,4 +1,4 @@
-"""Pointwise metrics and Microsoft's ``cal_metric`` entry point (reference §4.1).
+"""Pointwise metrics and Microsoft's ``cal_metric`` entry point (docs/reference.md §4.1).
 
 ``cal_metric(labels, preds, metrics)`` computes ``auc``, ``logloss``, ``rmse``, ``acc`` and
 ``f1`` on all rows flattened. Like the reference it also accepts the pairwise names

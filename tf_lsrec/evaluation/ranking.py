@@ -3,7 +3,7 @@
 Rows carry a group id (a group of one positive and its negatives, or all rows of one user).
 One ``np.lexsort`` by ``(group, score)`` yields, for every row,
 
-* its **descending rank with Microsoft's tie rule** (reference §4.2): the reference sorts a
+* its **descending rank with Microsoft's tie rule** (docs/reference.md §4.2): the reference sorts a
   group's scores ascending and reverses the order; with a stable sort, tied rows then appear
   latest-index first, so a positive (index 0 of its group) ranks *below* every negative it ties
   with. Rank of sorted position ``p`` (0-based, ascending) in a group of ``n`` rows is ``n - p``;

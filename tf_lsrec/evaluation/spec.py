@@ -1,7 +1,7 @@
 """Metric names and the ``name@k1;k2`` spec syntax shared by all metric families.
 
 Microsoft's ``cal_metric`` accepts ``ndcg@2;4;6`` (one result per ``k``) and a bare ``ndcg``
-meaning ``k in {1, 2}``; ``hit``, ``whit`` and ``wndcg`` follow the same rule (reference §4.2).
+meaning ``k in {1, 2}``; ``hit``, ``whit`` and ``wndcg`` follow the same rule (docs/reference.md §4.2).
 Parsing here is strict: ``ndcgx`` or ``ndcg@2;a`` raise instead of being guessed at.
 """
 

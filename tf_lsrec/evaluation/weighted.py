@@ -1,4 +1,4 @@
-"""CLSR's weighted per-user metrics (``weighted_metrics``, reference §4.3).
+"""CLSR's weighted per-user metrics (``weighted_metrics``, docs/reference.md §4.3).
 
 All rows of a user are pooled across that user's groups; each per-user metric is weighted by
 ``rows_u / total rows`` (positives and negatives both count) and summed. ``wauc`` is the

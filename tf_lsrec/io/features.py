@@ -1,6 +1,6 @@
 """Raw batch (string ids, ragged histories) -> model features; shared by training and serving.
 
-Implements reference-behavior §2.2 (time features) and §2.3 (truncation, padding, mask) with
+Implements docs/reference.md §2.2 (time features) and §2.3 (truncation, padding, mask) with
 vectorised TensorFlow ops on whole batches. The serving signatures call the same functions, so
 training and serving features cannot drift.
 """

@@ -1,4 +1,4 @@
-"""Raw id strings -> embedding indices, in the graph (reference-behavior §1.2).
+"""Raw id strings -> embedding indices, in the graph (docs/reference.md §1.2).
 
 Three ``tf.lookup.StaticHashTable`` (string -> int32) built from the Microsoft vocab pickles.
 Unknown ids map to 0, as Microsoft's iterator does. Tables are tracked resources of a

@@ -1,4 +1,4 @@
-"""Attention pooling layers over a history (reference-behavior.md §5.1).
+"""Attention pooling layers over a history (docs/reference.md §5.1).
 
 * :class:`AttentionPooling` — the reference's ``_attention_fcn`` (SLi-Rec, DIN, DIEN, CLSR).
 * :class:`PlainAttention` — the reference's ``_attention`` (A2SVD, SLi-Rec long-term), which by

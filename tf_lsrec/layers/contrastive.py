@@ -1,4 +1,4 @@
-"""CLSR's contrastive self-supervision (reference-behavior §7.10; paper §3.2.4).
+"""CLSR's contrastive self-supervision (docs/reference.md §7.10; paper §3.2.4).
 
 With anchor ``a``, positive ``p`` and negative ``q`` (all ``[B, D]``), one of
 

@@ -10,7 +10,7 @@ import tf_keras as keras
 
 @keras.utils.register_keras_serializable(package="tf_lsrec")
 class Dice(keras.layers.Layer):
-    """Data-adaptive activation with a learnable per-feature ``alpha`` (reference §3.4).
+    """Data-adaptive activation with a learnable per-feature ``alpha`` (docs/reference.md §3.4).
 
     With ``mu`` and ``s = sqrt(mean((x - mu)^2 + eps))`` computed over **all axes but the
     last** from the *current batch* (also at inference, as the reference does; there are no

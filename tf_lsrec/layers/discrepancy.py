@@ -1,4 +1,4 @@
-"""CLSR's discrepancy term between the two user tables (reference-behavior §7.10).
+"""CLSR's discrepancy term between the two user tables (docs/reference.md §7.10).
 
 ``L_disc = − weight × mean_{v ∈ V, d} (E_long[v, d] − E_short[v, d])²`` over the unique users
 ``V`` of the batch, on the raw table rows (before embedding dropout). The **negative** sign is

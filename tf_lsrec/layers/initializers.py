@@ -1,6 +1,6 @@
 """Weight initialisers selected by the ``init_method`` / ``init_value`` hyper-parameters.
 
-Reference behaviour (reference-behavior.md §3.8):
+Reference behaviour (docs/reference.md §3.8):
 
 =====================  ======================================================================
 ``init_method``        initializer (``v`` = ``init_value``)
@@ -44,7 +44,7 @@ INIT_METHODS = (
 def get_initializer(
     init_method: str, init_value: float, seed: int | None = None
 ) -> keras.initializers.Initializer:
-    """Return the Keras initializer named by ``init_method`` (reference §3.8).
+    """Return the Keras initializer named by ``init_method`` (docs/reference.md §3.8).
 
     Args:
       init_method: one of :data:`INIT_METHODS`; unknown names fall back to ``tnormal`` like the

@@ -1,4 +1,4 @@
-"""CLSR's interest proxies: masked means of the history embeddings (reference-behavior §7.3, §7.5).
+"""CLSR's interest proxies: masked means of the history embeddings (docs/reference.md §7.3, §7.5).
 
 * long-term proxy  ``P_L = Σ_j m_j x_j / Σ_j m_j`` — the mean of every kept history step;
 * short-term proxy ``P_S = Σ_j r_j x_j / Σ_j r_j`` — the mean of the last ``min(k, ℓ)`` kept

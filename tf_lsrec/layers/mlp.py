@@ -1,4 +1,4 @@
-"""The reference's fully connected network ``fcn_net`` (reference-behavior.md §3.4)."""
+"""The reference's fully connected network ``fcn_net`` (docs/reference.md §3.4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Keras RNN cells with the TF1 semantics of the reference code (reference-behavior.md §6).
+"""Keras RNN cells with the TF1 semantics of the reference code (docs/reference.md §6).
 
 Keras' own GRU/LSTM cells differ from TF1's (gate order, bias initialisation, the constant
 forget bias), so the cells the reference uses are re-implemented here:

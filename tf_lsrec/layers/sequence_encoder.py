@@ -1,4 +1,4 @@
-"""Run a TF1-semantics RNN cell over a padded history (reference-behavior.md §6.1).
+"""Run a TF1-semantics RNN cell over a padded history (docs/reference.md §6.1).
 
 TF1 ``dynamic_rnn(cell, inputs, sequence_length=l)`` zeroes the outputs of steps ``j >= l``,
 carries the state through them unchanged and returns the state after step ``l - 1``. Keras'

@@ -1,6 +1,6 @@
 """Causal self-attention blocks over a history (SASRec, Kang & McAuley, ICDM'18).
 
-One block, as in SASRec (reference-behavior §5.12)::
+One block, as in SASRec (docs/reference.md §5.12)::
 
     Q = LayerNorm(X)
     A = MultiHeadAttention(query=Q, key=X, value=X, mask: causal and over real steps) + Q

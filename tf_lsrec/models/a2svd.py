@@ -1,4 +1,4 @@
-"""A2SVD (asymmetric SVD with attention) as in Microsoft Recommenders (reference-behavior §5.2).
+"""A2SVD (asymmetric SVD with attention) as in Microsoft Recommenders (docs/reference.md §5.2).
 
     x_j = [item_j ; cate_j]                                  [B, L, Di+Dc]
     (u, a) = PlainAttention(x)   u = Σ_j a_j x_j             [B, Di+Dc], a [B, L]

@@ -1,4 +1,4 @@
-"""Caser (Tang & Wang, WSDM'18) as in Microsoft Recommenders' ``caser.py`` (reference-behavior §5.5).
+"""Caser (Tang & Wang, WSDM'18) as in Microsoft Recommenders' ``caser.py`` (docs/reference.md §5.5).
 
 Applied separately to the item history ``E_i [B, L, Di]`` and the category history
 ``E_c [B, L, Dc]`` (all ``L = max_seq_length`` slots, padding rows included, no mask):

@@ -1,4 +1,4 @@
-"""DIEN (Zhou et al., AAAI'19) as in the official CLSR code's ``dien.py`` (reference-behavior §5.9).
+"""DIEN (Zhou et al., AAAI'19) as in the official CLSR code's ``dien.py`` (docs/reference.md §5.9).
 
     x_j = [item_j ; cate_j]                                              [B, L, Di+Dc]
     O   = GRU(x) outputs (zero beyond the length)                        [B, L, H]

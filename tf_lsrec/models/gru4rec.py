@@ -1,4 +1,4 @@
-"""GRU4Rec as in Microsoft Recommenders' ``GRUModel`` (reference-behavior §5.4).
+"""GRU4Rec as in Microsoft Recommenders' ``GRUModel`` (docs/reference.md §5.4).
 
     h = final state of a TF1 GRU over [item_j ; cate_j] (length ℓ)   [B, H]
     output [h ; e_t]                                                 [B, H+Di+Dc]

@@ -1,4 +1,4 @@
-"""Data losses of the deeprec framework (reference-behavior §3.5) as Keras losses.
+"""Data losses of the deeprec framework (docs/reference.md §3.5) as Keras losses.
 
 All losses take ``y_true`` labels ``[B, 1]`` and ``y_pred`` **logits** ``[B, 1]`` and return the
 scalar batch loss. They reduce themselves (Keras reduction ``NONE``): Keras refuses its own

@@ -1,5 +1,5 @@
 """NextItNet (Yuan et al., WSDM'19) after Microsoft Recommenders' ``nextitnet.py``
-(reference-behavior §5.6), **evaluation semantics on the standard left-aligned pipeline**.
+(docs/reference.md §5.6), **evaluation semantics on the standard left-aligned pipeline**.
 
 Residual blocks over ``X = [item_j ; cate_j]`` ``[B, L, D]``, one per dilation ``d``:
 

@@ -1,4 +1,4 @@
-"""Optimisers with the reference semantics (reference-behavior §3.9).
+"""Optimisers with the reference semantics (docs/reference.md §3.9).
 
 TF1 defaults are kept where Keras differs (Adam epsilon 1e-8). Gradient clipping, when
 ``is_clip_norm`` is set, clips **each variable's gradient separately** to ``max_grad_norm``, which is

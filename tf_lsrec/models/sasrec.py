@@ -6,7 +6,7 @@
     logit = <h, e_t>                        (sasrec_scoring: dot, the paper's score)
           | MLP([h ; e_t])                  (sasrec_scoring: mlp, the framework's head)
 
-Microsoft's SASRec (reference-behavior §5.12) is a separate TF2 implementation with its own data
+Microsoft's SASRec (docs/reference.md §5.12) is a separate TF2 implementation with its own data
 pipeline (item ids only, one positive and one random negative per position). Here the encoder
 is the same (learned positions, pre-LayerNorm causal blocks, final LayerNorm), but the model
 runs on the standard pipeline: ``[item ; category]`` steps, one target per line with its

@@ -1,4 +1,4 @@
-"""SLi-Rec (Yu et al., IJCAI'19) as in Microsoft Recommenders (reference-behavior §5.3).
+"""SLi-Rec (Yu et al., IJCAI'19) as in Microsoft Recommenders (docs/reference.md §5.3).
 
     long-term   u_l = Σ_j PlainAttention([item_j ; cate_j])                       [B, Di+Dc]
     short-term  O   = Time4LSTM([item_j ; time_from_first_action_j ; time_to_now_j])  [B, L, H]
