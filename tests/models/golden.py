@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from tf_lsrec.hparams import prepare_hparams
+from tests.models import helpers
 from tf_lsrec.io.lookup import VocabLookup
 from tf_lsrec.io.pipeline import SequentialData
 from tf_lsrec.models import get_model_class
@@ -50,8 +50,8 @@ CASES = [
 
 
 def golden_hparams(model_type: str, **overrides):
-    values = dict(
-        model_type=model_type,
+    return helpers.tiny_hparams(
+        model_type,
         item_embedding_dim=8,
         cate_embedding_dim=4,
         user_embedding_dim=12,
@@ -59,21 +59,16 @@ def golden_hparams(model_type: str, **overrides):
         attention_size=12,
         att_fcn_layer_sizes=[8, 4],
         layer_sizes=[16, 8],
-        activation=["relu", "relu"],
         max_seq_length=MAX_LEN,
         batch_size=GROUPS,
         train_num_ngs=NUM_NGS,
-        enable_BN=True,
         init_value=0.3,
         embed_l2=1e-3,
         layer_l2=1e-3,
         seed=11,
-        EARLY_STOP=0,
-        save_model=False,
         MODEL_DIR=None,
+        **overrides,
     )
-    values.update(overrides)
-    return prepare_hparams(None, **values)
 
 
 def golden_lookup() -> VocabLookup:
@@ -88,8 +83,7 @@ def golden_batch(seed: int = 0) -> dict[str, tf.Tensor]:
     mixed lengths, timestamps in seconds spanning several sessions."""
     rng = np.random.default_rng(seed)
     rows, L = GROUPS * (NUM_NGS + 1), MAX_LEN
-    lengths = np.repeat(np.array([L, 7, 3, 10]), NUM_NGS + 1)
-    mask = (np.arange(L)[None, :] < lengths[:, None]).astype(np.float32)
+    mask = helpers.length_mask(np.repeat([L, 7, 3, 10], NUM_NGS + 1), L)
     gaps = rng.choice([30.0, 600.0, 20000.0], size=(GROUPS, L))
     t_hist = np.repeat(1e9 + np.cumsum(gaps, axis=1), NUM_NGS + 1, axis=0) * mask
     last = t_hist.max(axis=1)

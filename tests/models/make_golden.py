@@ -8,13 +8,15 @@ import sys
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))  # the repository root
 
 from golden import CASES, compute  # noqa: E402
 
 import tf_lsrec  # noqa: E402,F401
 
-PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden.json")
+PATH = os.path.join(HERE, "golden.json")
 
 
 def main() -> None:

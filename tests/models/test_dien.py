@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from tf_lsrec.models.base import dummy_batch
+from tests.models.helpers import short_and_full_batch
 from tf_lsrec.models.dien import DIENModel
 
 
@@ -12,7 +12,7 @@ def sigmoid(z):
 
 
 def augru_step(cell, x, h, a):
-    """One VecAttGRUCell step by hand (reference-behavior §6.4)."""
+    """One VecAttGRUCell step by hand (docs/reference.md §6.4)."""
     gk, gb = cell.gate_kernel.numpy(), cell.gate_bias.numpy()
     ck, cb = cell.candidate_kernel.numpy(), cell.candidate_bias.numpy()
     r, u = np.split(sigmoid(np.concatenate([x, h], -1) @ gk + gb), 2, axis=-1)
@@ -25,17 +25,8 @@ def test_dien_learns_on_planted_data_with_dice(assert_learns):
     assert_learns("dien", activation=["dice", "dice"])
 
 
-def _batch(L):
-    batch = dummy_batch(2, L)
-    mask = np.zeros((2, L), np.float32)
-    mask[0, :3] = 1
-    mask[1, :] = 1
-    hist = np.arange(2 * L).reshape(2, L) % 30 + 1
-    batch["mask"] = tf.constant(mask)
-    batch["item_history"] = tf.constant(hist, tf.int32)
-    batch["item_cate_history"] = tf.constant(hist % 7 + 1, tf.int32)
-    batch["items"] = tf.constant([5, 9], tf.int32)
-    return batch
+def _batch(L, pad_item=None):
+    return short_and_full_batch(L, pad_item)
 
 
 def test_output_is_the_hand_run_augru_over_real_steps(make_hparams):
@@ -43,7 +34,7 @@ def test_output_is_the_hand_run_augru_over_real_steps(make_hparams):
     L = model.hparams.max_seq_length
     batch = _batch(L)
     emb = model.forward(batch)["embeddings"]
-    seq = model.build_seq_output(batch, emb, False)
+    seq = model.run_encoder(batch, emb, False)
     out = seq["output"].numpy()
     x, target = emb["history"].numpy(), emb["target"].numpy()
     states, w = seq["interest_states"].numpy(), seq["attention_weights"].numpy()

@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from tf_lsrec.models.base import dummy_batch
+from tests.models.helpers import short_and_full_batch
 from tf_lsrec.models.blocks import masked_sum
 from tf_lsrec.models.din import DINModel
 
@@ -18,18 +18,8 @@ def test_masked_sum_by_hand():
     np.testing.assert_allclose(masked_sum(x, mask).numpy(), [[4.0, 6.0]])
 
 
-def _batch(L, pad_item):
-    batch = dummy_batch(2, L)
-    mask = np.zeros((2, L), np.float32)
-    mask[0, :3] = 1
-    mask[1, :] = 1
-    hist = np.arange(2 * L).reshape(2, L) % 30 + 1
-    hist[0, 3:] = pad_item
-    batch["mask"] = tf.constant(mask)
-    batch["item_history"] = tf.constant(hist, tf.int32)
-    batch["item_cate_history"] = tf.constant(hist % 7 + 1, tf.int32)
-    batch["items"] = tf.constant([5, 9], tf.int32)
-    return batch
+def _batch(L, pad_item=None):
+    return short_and_full_batch(L, pad_item)
 
 
 def test_output_layout_and_padding_is_ignored(make_hparams):
@@ -40,7 +30,7 @@ def test_output_layout_and_padding_is_ignored(make_hparams):
     emb = out["embeddings"]
     x, target = emb["history"].numpy(), emb["target"].numpy()
     D = x.shape[-1]
-    seq = model.build_seq_output(batch, emb, False)
+    seq = model.run_encoder(batch, emb, False)
     w = seq["attention_weights"].numpy()
     output = seq["output"].numpy()
     assert output.shape == (2, 3 * D)
@@ -51,7 +41,7 @@ def test_output_layout_and_padding_is_ignored(make_hparams):
     np.testing.assert_allclose(w.sum(1), [1.0, 1.0], rtol=1e-5)
     np.testing.assert_allclose(output[:, 2 * D :], (w[..., None] * x).sum(1), rtol=1e-5, atol=1e-7)
     # other padding contents: same output for row 0
-    other = model.build_seq_output(
+    other = model.run_encoder(
         _batch(L, pad_item=17), model.forward(_batch(L, pad_item=17))["embeddings"], False
     )["output"].numpy()
     np.testing.assert_allclose(other, output, rtol=1e-5, atol=1e-7)

@@ -4,20 +4,13 @@ seeded weights are those recorded in ``golden.json`` (written by ``make_golden.p
 A refactoring must leave them unchanged; a change of numbers is intended only with a new
 ``golden.json`` and a reason in the commit message."""
 
-import importlib.util
 import json
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-_spec = importlib.util.spec_from_file_location(
-    "tf_lsrec_tests_golden", Path(__file__).with_name("golden.py")
-)
-golden = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(golden)
-CASES, compute = golden.CASES, golden.compute
+from tests.models.golden import CASES, compute
 
 with open(os.path.join(os.path.dirname(__file__), "golden.json"), encoding="utf-8") as _f:
     GOLDEN = json.load(_f)

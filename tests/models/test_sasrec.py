@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from tf_lsrec.models.base import dummy_batch
+from tests.models.helpers import short_and_full_batch
 from tf_lsrec.models.sasrec import SASRecModel
 
 
@@ -11,18 +11,8 @@ def test_sasrec_learns_on_planted_data(assert_learns):
     assert_learns("sasrec", num_blocks=1, transformer_dropout=0.1)
 
 
-def _batch(L):
-    batch = dummy_batch(2, L)
-    mask = np.zeros((2, L), np.float32)
-    mask[0, :3] = 1
-    mask[1, :] = 1
-    hist = np.arange(2 * L).reshape(2, L) % 30 + 1
-    batch["mask"] = tf.constant(mask)
-    batch["item_history"] = tf.constant(hist, tf.int32)
-    batch["item_cate_history"] = tf.constant(hist % 7 + 1, tf.int32)
-    batch["items"] = tf.constant([5, 9], tf.int32)
-    batch["cates"] = tf.constant([1, 2], tf.int32)
-    return batch
+def _batch(L, pad_item=None):
+    return short_and_full_batch(L, pad_item)
 
 
 def test_logit_is_dot_product_of_last_real_step_and_target(make_hparams):
