@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.models.helpers import tiny_hparams  # noqa: F401  (also read by distribute_worker.py)
+from tests.models.helpers import tiny_hparams
 from tf_lsrec.data.prepare import make_planted_dataset
 from tf_lsrec.models import get_model_class
 

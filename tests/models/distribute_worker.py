@@ -2,7 +2,6 @@
 TensorFlow initialises): compares one MirroredStrategy step over 2 CPU replicas with the
 single-device step on the same global batch, then trains under the strategy. Prints JSON."""
 
-import importlib.util
 import json
 import os
 import sys
@@ -15,17 +14,13 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 
 import numpy as np  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 import tf_lsrec  # noqa: E402,F401
+from tests.models.helpers import tiny_hparams  # noqa: E402
 from tf_lsrec.data.prepare import make_planted_dataset  # noqa: E402
 from tf_lsrec.models import get_model_class  # noqa: E402
 from tf_lsrec.models.optimizers import make_optimizer  # noqa: E402
 from tf_lsrec.models.trainer import make_train_step  # noqa: E402
-
-_spec = importlib.util.spec_from_file_location(
-    "tf_lsrec_tests_models_conftest", os.path.join(os.path.dirname(__file__), "conftest.py")
-)
-_conftest = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_conftest)
 
 
 def hparams(paths, model_type, **overrides):
@@ -38,7 +33,7 @@ def hparams(paths, model_type, **overrides):
         embed_l2=0.0,  # counted over the rows each replica touches
     )
     values.update(overrides)
-    return _conftest.tiny_hparams(model_type, paths, **values)
+    return tiny_hparams(model_type, paths, **values)
 
 
 def build(model, strategy=None):

@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 
 import tf_lsrec  # noqa: F401  (legacy Keras before TensorFlow)
+from tests.models.helpers import tiny_hparams
 from tf_lsrec.data.prepare import make_planted_dataset
 from tf_lsrec.data.vocab import DEFAULT_CATE, DEFAULT_ITEM
-from tf_lsrec.hparams import prepare_hparams
 from tf_lsrec.io.lookup import load_vocab
 from tf_lsrec.models import MODEL_CLASSES, get_model_class
 from tf_lsrec.serving import export
@@ -35,19 +35,9 @@ def serving_hparams(model_type: str, paths, tmp_path, **overrides):
     """Tiny hyper-parameters with dropout and batch norm on (inference mode must disable the
     one and use moving statistics for the other)."""
     values = dict(
-        model_type=model_type,
-        item_embedding_dim=16,
-        cate_embedding_dim=8,
-        user_embedding_dim=24,
-        hidden_size=24,
-        attention_size=24,
-        att_fcn_layer_sizes=[16, 8],
-        layer_sizes=[32, 16],
-        activation=["relu", "relu"],
         user_dropout=True,
         dropout=[0.5, 0.5],
         embedding_dropout=0.3,
-        enable_BN=True,
         max_seq_length=MAX_SEQ,
         batch_size=64,
         eval_batch_size=64,
@@ -55,9 +45,8 @@ def serving_hparams(model_type: str, paths, tmp_path, **overrides):
         MODEL_DIR=str(tmp_path / "model"),
         save_model=False,
     )
-    values.update(paths.as_hparams())
     values.update(overrides)
-    return prepare_hparams(None, **values)
+    return tiny_hparams(model_type, paths, **values)
 
 
 def randomize(model, seed: int) -> None:
