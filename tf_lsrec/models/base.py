@@ -145,7 +145,7 @@ class SequentialModel(tfrs.Model):
         """Look up embeddings (docs/reference.md §3.3).
 
         Returns ``user [B, Du]``, ``item [B, Di]``, ``cate [B, Dc]``, ``target [B, Di+Dc]``,
-        ``item_history [B, L, Di]``, ``cate_history [B, L, Dc]``, ``history [B, L, Di+Dc]``.
+        ``item_history [B, L, Di]``, ``item_cate_history [B, L, Dc]``, ``history [B, L, Di+Dc]``.
         Padding positions look up row 0 (a trained row), as the reference does.
         """
         emb = self.embed_history(batch, training)
@@ -154,7 +154,7 @@ class SequentialModel(tfrs.Model):
 
     def embed_history(self, batch: dict[str, tf.Tensor], training: bool) -> dict[str, tf.Tensor]:
         """The target-independent lookups of :meth:`embed`: ``user``, ``item_history``,
-        ``cate_history``, ``history``."""
+        ``item_cate_history``, ``history``."""
         user = self.user_embedding(batch["users"])
         item_hist = self.item_embedding(batch["item_history"])
         cate_hist = self.cate_embedding(batch["item_cate_history"])
@@ -165,7 +165,7 @@ class SequentialModel(tfrs.Model):
         return {
             "user": user,
             "item_history": item_hist,
-            "cate_history": cate_hist,
+            "item_cate_history": cate_hist,
             "history": tf.concat([item_hist, cate_hist], axis=-1),
         }
 

@@ -99,7 +99,7 @@ class CaserModel(SequentialModel):
     def encode_history(self, batch, emb, training):
         """``convolutions [B, 2 (n_v + L n_h)]`` of the item and category histories."""
         item_part = self.item_cnn(emb["item_history"])
-        cate_part = self.cate_cnn(emb["cate_history"])
+        cate_part = self.cate_cnn(emb["item_cate_history"])
         return {"convolutions": tf.concat([item_part, cate_part], axis=-1)}
 
     def score_targets(self, batch, emb, history, training):

@@ -214,7 +214,7 @@ class Trainer:
                     f"epoch {epoch} counts: " + ", ".join(f"{k} {v:d}" for k, v in counts.items())
                 )
             t1 = time.time()
-            valid_res = self.run_eval(valid_file, valid_num_ngs)
+            valid_res = model.run_eval(valid_file, valid_num_ngs)  # a model may extend it
             eval_seconds = time.time() - t1
             print_flush(
                 f"eval valid at epoch {epoch}: "
