@@ -30,6 +30,7 @@ from tf_lsrec.layers.attention import AttentionPooling
 from tf_lsrec.layers.initializers import fresh_initializer, get_initializer
 from tf_lsrec.layers.mlp import MLP
 from tf_lsrec.models.distribute import check_model_strategy, is_distributed
+from tf_lsrec.models.guards import check_finite_loss
 from tf_lsrec.models.losses import make_data_loss
 from tf_lsrec.models.optimizers import make_optimizer
 from tf_lsrec.models.seq2seq import Seq2SeqSelfSupervision, seq2seq_loss_parts
@@ -394,6 +395,8 @@ class SequentialModel(tfrs.Model):
         eval_metric = eval_metric or hp.eval_metric
         if valid_num_ngs < 1:
             raise ValueError(f"valid_num_ngs must be >= 1, got {valid_num_ngs}")
+        self.data.file_stats(train_file, group_size=1)  # both files checked before epoch 1
+        self.data.file_stats(valid_file, group_size=valid_num_ngs + 1)
         with strategy.scope():  # variables and optimizer slots mirrored when distributed
             if getattr(self, "optimizer", None) is None:
                 self.compile(optimizer=make_optimizer(hp))
@@ -428,12 +431,12 @@ class SequentialModel(tfrs.Model):
             for batch in dataset:
                 parts = train_step(batch)
                 steps += 1
+                values = check_finite_loss(parts, epoch, steps, batch, self.data, train_file, hp)
                 if steps % hp.show_step == 0 or steps == 1:
-                    values = {k: float(v) for k, v in parts.items()}
                     print_flush(f"step {steps:d} , total_loss: {values['total_loss']:.4f}, "
                                 f"data_loss: {values['data_loss']:.4f}")
-                for k, v in parts.items():
-                    sums[k] = sums.get(k, 0.0) + float(v)
+                for k, v in values.items():
+                    sums[k] = sums.get(k, 0.0) + v
             if steps == 0:
                 raise ValueError(
                     f"{train_file}: no training batch of {hp.batch_size} instances; the file "
@@ -513,6 +516,7 @@ class SequentialModel(tfrs.Model):
         weighted per-user metrics (``weighted_metrics``) in that key order.
         """
         self._ensure_built()
+        self.data.file_stats(filename, group_size=num_ngs + 1)  # groups of 1 positive + num_ngs
         preds, labels, users = self._collect(filename)
         return evaluate(labels, preds, users, self.hparams, num_ngs)
 
