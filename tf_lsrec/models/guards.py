@@ -73,7 +73,9 @@ def check_finite_loss(
     where = ""
     if lines:
         shown = ", ".join(str(n) for n in lines[:MAX_LINES_REPORTED])
-        more = f" (+{len(lines) - MAX_LINES_REPORTED} more)" if len(lines) > MAX_LINES_REPORTED else ""
+        more = (
+            f" (+{len(lines) - MAX_LINES_REPORTED} more)" if len(lines) > MAX_LINES_REPORTED else ""
+        )
         where = f"; the batch holds {train_file} lines {shown}{more}"
     elif train_file is not None:
         where = f"; batch of {train_file} (its lines could not be located)"
