@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from tf_lsrec.utils.limits import TIME_LIMIT  # timestamps must lie in [0, TIME_LIMIT]
+
 N_FIELDS = 8
 FIELD_NAMES = (
     "label",
@@ -30,10 +32,6 @@ FIELD_NAMES = (
 _PARSER_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 _BINARY = r"[01]"  # labels are exactly "0" or "1": no sign, spaces or other integers
 _NUMBER = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"  # regression labels
-# Timestamps (target and history) must lie in [0, TIME_LIMIT]: milliseconds until the year 33658.
-# Beyond it the time features lose precision and a value like 1.7e308 overflows to inf / NaN in
-# training without any error (issue 21).
-TIME_LIMIT = 1e15
 _UTF8_BOM = b"\xef\xbb\xbf"
 
 
