@@ -23,6 +23,8 @@ from typing import Any
 
 import yaml
 
+from tf_lsrec.hparams_checks import check_limits, load_yaml
+
 SECTIONS = ("data", "model", "train", "info")
 
 
@@ -413,7 +415,7 @@ def parse_override(text: str) -> tuple[str, Any]:
                 f"--set {text!r}: `{key}` belongs to section `{_S[key].section}`, not `{section}`"
             )
     try:
-        value = yaml.safe_load(raw)
+        value = load_yaml(raw)
     except yaml.YAMLError as e:
         raise HParamsError(f"--set {text!r}: value is not valid YAML ({e})") from None
     return key, value
@@ -444,7 +446,7 @@ def prepare_hparams(
         source = str(yaml_file)
         with open(yaml_file, encoding="utf-8") as f:
             try:
-                doc = yaml.safe_load(f)
+                doc = load_yaml(f)
             except yaml.YAMLError as e:
                 raise HParamsError(f"{source}: not valid YAML: {e}") from None
         for key, value in _flatten_yaml(doc, source).items():
@@ -459,6 +461,7 @@ def prepare_hparams(
     values["model_type"] = canonical_model_type(values["model_type"])
     hp = HParams(values, source)
     _check_consistency(hp, source)
+    check_limits(hp, source, _S, HParamsError)
     if check_required:
         check_required_keys(hp)
     return hp
