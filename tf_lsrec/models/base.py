@@ -30,7 +30,7 @@ from tf_lsrec.layers.attention import AttentionPooling
 from tf_lsrec.layers.initializers import fresh_initializer, get_initializer
 from tf_lsrec.layers.mlp import MLP
 from tf_lsrec.models.distribute import check_model_strategy, is_distributed
-from tf_lsrec.models.guards import check_finite_loss
+from tf_lsrec.models.guards import announce_resume, check_finite_loss, metric_improved
 from tf_lsrec.models.losses import make_data_loss
 from tf_lsrec.models.optimizers import make_optimizer
 from tf_lsrec.models.seq2seq import Seq2SeqSelfSupervision, seq2seq_loss_parts
@@ -389,6 +389,7 @@ class SequentialModel(tfrs.Model):
         if not isinstance(train_file, (str, os.PathLike)):
             return super().fit(train_file, valid_file, *args, **kwargs)
         hp = self.hparams
+        resume = kwargs.pop("resume", True)  # False: train from scratch despite MODEL_DIR/last
         strategy = check_model_strategy(self, hp)
         distributed = is_distributed(strategy)
         valid_num_ngs = hp.valid_num_ngs if valid_num_ngs is None else valid_num_ngs
@@ -412,14 +413,16 @@ class SequentialModel(tfrs.Model):
             os.makedirs(model_dir, exist_ok=True)
             manager = tf.train.CheckpointManager(ckpt, os.path.join(model_dir, "last"),
                                                  max_to_keep=1)
-            if manager.latest_checkpoint:
+            if manager.latest_checkpoint and resume:
                 ckpt.restore(manager.latest_checkpoint)
                 print_flush(f"resumed from {manager.latest_checkpoint} "
                             f"(epoch {int(state.epoch.numpy())})")
+                print_flush(announce_resume(manager.latest_checkpoint, int(state.epoch.numpy()),
+                                            hp.epochs, model_dir))
         self.train_log = TrainingLog(hp.run_dir or model_dir, hp.SUMMARIES_DIR
                                      if hp.write_tfevents else None)
-        self.history = []
         start_epoch = int(state.epoch.numpy()) + 1
+        self.history = self.train_log.keep_before(start_epoch)  # earlier epochs when resuming
         for epoch in range(start_epoch, hp.epochs + 1):
             t0 = time.time()
             counters_before = self.training_counters()
@@ -463,7 +466,9 @@ class SequentialModel(tfrs.Model):
                                          "train_instances_per_s": steps * hp.batch_size
                                          / max(train_seconds, 1e-9), **counts},
                                  valid_res)
-            improved = valid_res[eval_metric] > float(state.best_metric.numpy())
+            improved = metric_improved(eval_metric, valid_res[eval_metric],  # logloss: lower
+                                       float(state.best_metric.numpy()),
+                                       int(state.best_epoch.numpy()))
             if improved:
                 state.best_metric.assign(valid_res[eval_metric])
                 state.best_epoch.assign(epoch)
@@ -484,11 +489,14 @@ class SequentialModel(tfrs.Model):
     def training_counters(self) -> dict[str, int]:
         """Cumulative counts kept by the model's layers during training; ``fit`` prints and logs
         each epoch's increase (``training_log.csv``), so rows a loss term skips are reported."""
+        # instances with no valid in-batch negative (all targets of the batch equal theirs)
+        counts = {"negative_fallbacks": self.data.negative_fallbacks}
         if self.seq2seq is None:
-            return {}
+            return counts
         return {
             "seq2seq_rows_used": int(self.seq2seq.rows_used.numpy()),
             "seq2seq_rows_skipped": int(self.seq2seq.rows_skipped.numpy()),
+            **counts,
         }
 
     def _collect(self, filename, min_seq_length=None, with_users=False):

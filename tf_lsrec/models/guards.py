@@ -132,3 +132,41 @@ def _local(value) -> np.ndarray:
     if hasattr(value, "values") and not isinstance(value, (tf.Tensor, np.ndarray)):
         return np.concatenate([np.asarray(v) for v in value.values])
     return np.asarray(value)
+
+
+# ---------------------------------------------------------------------------------- metrics
+LOWER_IS_BETTER = frozenset({"logloss", "rmse", "mse", "mae"})
+
+
+def lower_is_better(metric: str) -> bool:
+    """Whether a smaller value of ``metric`` is better (losses and errors)."""
+    return metric.split("@")[0].lower() in LOWER_IS_BETTER
+
+
+def metric_improved(metric: str, value: float, best: float, best_epoch: int) -> bool:
+    """Whether ``value`` of ``metric`` beats ``best`` (the first epoch always does), in the
+    metric's own direction: ``logloss`` and ``rmse`` improve downwards, the rest upwards. A
+    non-finite value never improves."""
+    if not math.isfinite(value):
+        return False
+    if best_epoch <= 0:
+        return True
+    return value < best if lower_is_better(metric) else value > best
+
+
+# ---------------------------------------------------------------------------------- resume
+def announce_resume(checkpoint: str, epoch: int, epochs: int, model_dir: str) -> str:
+    """The loud message ``fit`` prints (and warns) when it resumes from ``MODEL_DIR/last``."""
+    last = os.path.join(model_dir, "last")
+    if epoch >= epochs:
+        what = f"all {epochs} epochs are already done, so nothing will be trained"
+    else:
+        what = f"training continues at epoch {epoch + 1} of {epochs}"
+    message = (
+        f"RESUMING from {checkpoint} (epoch {epoch}): {what}. To train from scratch, call "
+        f"fit(..., resume=False), or delete {last}, or use another MODEL_DIR"
+    )
+    import warnings
+
+    warnings.warn(message, stacklevel=3)
+    return message
