@@ -221,6 +221,9 @@ _declare(
     show_step=S(int, 100, check=_pos, expect="> 0"),
     save_model=S(bool, True),
     save_epoch=S(int, 1, check=_pos, expect="> 0"),
+    checkpoint_steps=S(int, 0, "also checkpoint MODEL_DIR/last every N training steps, with the "
+                       "position in the epoch (0 = at epoch ends only)", check=_nonneg,
+                       expect=">= 0"),
     metrics=S(list, ["auc", "logloss"]),
     pairwise_metrics=S(list, ["mean_mrr", "ndcg@2;4;6", "group_auc"]),
     weighted_metrics=S(list, [], "CLSR's per-user weighted metrics, e.g. ['wauc']"),

@@ -34,6 +34,7 @@ from tf_lsrec.models.guards import announce_resume, check_finite_loss, metric_im
 from tf_lsrec.models.losses import make_data_loss
 from tf_lsrec.models.optimizers import make_optimizer
 from tf_lsrec.models.seq2seq import Seq2SeqSelfSupervision, seq2seq_loss_parts
+from tf_lsrec.models.step_checkpoint import StepCheckpoint
 from tf_lsrec.models.training import TrainingLog, print_flush
 from tf_lsrec.utils.files import atomic_path
 
@@ -406,8 +407,10 @@ class SequentialModel(tfrs.Model):
 
         model_dir = hp.MODEL_DIR
         state = _FitState()
+        position = StepCheckpoint(hp.checkpoint_steps)  # in-epoch position (checkpoint_steps)
         ckpt = tf.train.Checkpoint(model=self, optimizer=self.optimizer, epoch=state.epoch,
-                                   best_metric=state.best_metric, best_epoch=state.best_epoch)
+                                   best_metric=state.best_metric, best_epoch=state.best_epoch,
+                                   **position.trackables())
         manager = None
         if model_dir:
             os.makedirs(model_dir, exist_ok=True)
@@ -429,6 +432,8 @@ class SequentialModel(tfrs.Model):
             sums: dict[str, float] = {}
             steps = 0
             dataset = self.data.train_dataset(train_file, seed=_epoch_seed(self.seed, epoch))
+            if epoch == start_epoch:  # skip the batches trained before an in-epoch checkpoint
+                dataset, steps, sums = position.resume(dataset)
             if distributed:
                 dataset = strategy.experimental_distribute_dataset(dataset)
             for batch in dataset:
@@ -440,6 +445,9 @@ class SequentialModel(tfrs.Model):
                                 f"data_loss: {values['data_loss']:.4f}")
                 for k, v in values.items():
                     sums[k] = sums.get(k, 0.0) + v
+                if manager is not None and position.due(steps):
+                    position.record(steps, sums)
+                    manager.save()
             if steps == 0:
                 raise ValueError(
                     f"{train_file}: no training batch of {hp.batch_size} instances; the file "
@@ -475,6 +483,7 @@ class SequentialModel(tfrs.Model):
                 if model_dir and hp.save_model:
                     self.save_weights_checkpoint(os.path.join(model_dir, "best_model"))
             state.epoch.assign(epoch)
+            position.reset()
             if manager is not None:
                 manager.save(checkpoint_number=epoch)
             if (not improved and hp.EARLY_STOP > 0

@@ -18,7 +18,7 @@ import yaml
 RESUME_SAFE_KEYS = frozenset({
     "epochs", "EARLY_STOP", "show_step", "save_model", "save_epoch", "write_tfevents",
     "SUMMARIES_DIR", "MODEL_DIR", "run_dir", "eval_batch_size", "metrics", "pairwise_metrics",
-    "weighted_metrics", "eval_metric", "load_saved_model",
+    "weighted_metrics", "eval_metric", "load_saved_model", "checkpoint_steps",
 })  # fmt: skip
 
 
