@@ -186,4 +186,3 @@ def read_interactions(
     raw.columns = list(COLUMNS)
     raw = raw.reset_index(drop=True)
     return validate_interactions(raw, source=path, header_lines=header_lines)
-

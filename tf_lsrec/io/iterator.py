@@ -102,7 +102,9 @@ class SequentialIterator:
             negative = next((i for i, rec in enumerate(records) if rec[0] != 1), None)
             if negative is not None:  # validated: record i is line i + 1
                 raise SequentialFormatError(
-                    os.fspath(infile), negative + 1, "label",
+                    os.fspath(infile),
+                    negative + 1,
+                    "label",
                     f"= {records[negative][0]}; a training file holds positives only (label 1): "
                     "negatives are drawn in the batch (batch_num_ngs)",
                 )

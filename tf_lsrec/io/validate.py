@@ -163,16 +163,22 @@ def _check_bytes(path: str) -> None:
         last = f.read(1)
     if head == _UTF8_BOM:
         raise SequentialFormatError(
-            path, 1, None, "starts with a UTF-8 byte-order mark (BOM); expected plain UTF-8 "
-            "without one (remove it, e.g. `sed -i '1s/^\\xEF\\xBB\\xBF//' FILE`)"
+            path,
+            1,
+            None,
+            "starts with a UTF-8 byte-order mark (BOM); expected plain UTF-8 "
+            "without one (remove it, e.g. `sed -i '1s/^\\xEF\\xBB\\xBF//' FILE`)",
         )
     if last != b"\n":
         with open(path, "rb") as f:
             n = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b"")) + 1
         raise SequentialFormatError(
-            path, n, None, "the last line does not end with a line break; the file looks "
+            path,
+            n,
+            None,
+            "the last line does not end with a line break; the file looks "
             "truncated (an interrupted copy or write). Regenerate it, or add the final newline "
-            "if the line is complete"
+            "if the line is complete",
         )
 
 
@@ -250,9 +256,11 @@ def validate_file(
                 ok &= ~empty
             if check.full():
                 break
-            label_ok = chunk[0].str.fullmatch(
-                _BINARY if labels == "binary" else _NUMBER
-            ).to_numpy(dtype=bool)
+            label_ok = (
+                chunk[0]
+                .str.fullmatch(_BINARY if labels == "binary" else _NUMBER)
+                .to_numpy(dtype=bool)
+            )
             expected = "an integer, exactly 1 or 0" if labels == "binary" else "a number"
             for number in numbers[ok & ~label_ok][: check.max_errors]:
                 value = cols[0][number - base]
@@ -334,8 +342,11 @@ def validate_file(
         raise SequentialFormatError(path, None, None, "file is empty; expected 8-column lines")
     if group_size is not None and lines % group_size:
         raise SequentialFormatError(
-            path, lines, "label", f"the file has {lines} lines, not a multiple of the group size "
-            f"{group_size} (1 positive + {group_size - 1} negatives); the last group is cut short"
+            path,
+            lines,
+            "label",
+            f"the file has {lines} lines, not a multiple of the group size "
+            f"{group_size} (1 positive + {group_size - 1} negatives); the last group is cut short",
         )
     return FileStats(
         path=path,
@@ -359,12 +370,16 @@ _RANGE = f"expected a timestamp in [0, {TIME_LIMIT:.0e}] (seconds or millisecond
 
 def _group_message(number: int, group_size: int, value: str) -> str:
     if group_size == 1:
-        return (f"= {value!r}; a training file holds positives only (label 1): negatives are "
-                "drawn in the batch (train_num_ngs)")
+        return (
+            f"= {value!r}; a training file holds positives only (label 1): negatives are "
+            "drawn in the batch (train_num_ngs)"
+        )
     position = (int(number) - 1) % group_size
     if position == 0:
         role, want = "the positive, first line of its group", "1"
     else:
         role, want = f"negative {position} of its group", "0"
-    return (f"= {value!r}; expected {want} ({role} of 1 positive + {group_size - 1} negatives, "
-            f"num_ngs = {group_size - 1})")
+    return (
+        f"= {value!r}; expected {want} ({role} of 1 positive + {group_size - 1} negatives, "
+        f"num_ngs = {group_size - 1})"
+    )
