@@ -23,6 +23,8 @@ from typing import Any
 
 import yaml
 
+from tf_lsrec.hparams_checks import check_limits, load_yaml
+
 SECTIONS = ("data", "model", "train", "info")
 
 
@@ -219,6 +221,9 @@ _declare(
     show_step=S(int, 100, check=_pos, expect="> 0"),
     save_model=S(bool, True),
     save_epoch=S(int, 1, check=_pos, expect="> 0"),
+    checkpoint_steps=S(int, 0, "also checkpoint MODEL_DIR/last every N training steps, with the "
+                       "position in the epoch (0 = at epoch ends only)", check=_nonneg,
+                       expect=">= 0"),
     metrics=S(list, ["auc", "logloss"]),
     pairwise_metrics=S(list, ["mean_mrr", "ndcg@2;4;6", "group_auc"]),
     weighted_metrics=S(list, [], "CLSR's per-user weighted metrics, e.g. ['wauc']"),
@@ -413,7 +418,7 @@ def parse_override(text: str) -> tuple[str, Any]:
                 f"--set {text!r}: `{key}` belongs to section `{_S[key].section}`, not `{section}`"
             )
     try:
-        value = yaml.safe_load(raw)
+        value = load_yaml(raw)
     except yaml.YAMLError as e:
         raise HParamsError(f"--set {text!r}: value is not valid YAML ({e})") from None
     return key, value
@@ -444,7 +449,7 @@ def prepare_hparams(
         source = str(yaml_file)
         with open(yaml_file, encoding="utf-8") as f:
             try:
-                doc = yaml.safe_load(f)
+                doc = load_yaml(f)
             except yaml.YAMLError as e:
                 raise HParamsError(f"{source}: not valid YAML: {e}") from None
         for key, value in _flatten_yaml(doc, source).items():
@@ -459,6 +464,7 @@ def prepare_hparams(
     values["model_type"] = canonical_model_type(values["model_type"])
     hp = HParams(values, source)
     _check_consistency(hp, source)
+    check_limits(hp, source, _S, HParamsError)
     if check_required:
         check_required_keys(hp)
     return hp

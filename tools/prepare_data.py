@@ -21,7 +21,9 @@ import os
 import sys
 
 from tf_lsrec.data.interactions import read_interactions
+from tf_lsrec.data.paths import DataPaths
 from tf_lsrec.data.prepare import prepare_dataset
+from tf_lsrec.data.prepared_set import prepared_directory
 from tf_lsrec.data.sequential import MANIFEST_NAME, write_sequential_files
 
 
@@ -61,11 +63,13 @@ def main(argv=None) -> int:
         df = read_interactions(
             args.input, args.user_col, args.item_col, args.category_col, args.time_col, args.sep
         )
-        paths = write_sequential_files(
-            df, args.out, valid_num_ngs=args.valid_ngs, test_num_ngs=args.test_ngs,
-            seed=args.seed, max_history=args.max_history, user_default=args.user_default,
-            progress=True,
-        )  # fmt: skip
+        with prepared_directory(args.out) as tmp:  # the whole set appears in one rename
+            write_sequential_files(
+                df, tmp, valid_num_ngs=args.valid_ngs, test_num_ngs=args.test_ngs,
+                seed=args.seed, max_history=args.max_history, user_default=args.user_default,
+                progress=True,
+            )  # fmt: skip
+        paths = DataPaths.in_directory(args.out)
     else:
         settings = {
             "dataset": args.dataset,

@@ -62,6 +62,7 @@ def main(argv=None) -> dict:
     from tf_lsrec.models import get_model_class
     from tf_lsrec.models.distribute import strategy_from_hparams
     from tf_lsrec.utils.files import atomic_write_text
+    from tf_lsrec.utils.run_dir import check_rerun
 
     hp = prepare_hparams(args.yaml, overrides=args.set)
     t0 = time.time()
@@ -78,6 +79,7 @@ def main(argv=None) -> dict:
         hp.update(MODEL_DIR=os.path.join(run_dir, "model"))
     if hp.write_tfevents and not hp.SUMMARIES_DIR:
         hp.update(SUMMARIES_DIR=os.path.join(run_dir, "summaries"))
+    check_rerun(run_dir, hp)  # a different run's checkpoint: refuse before writing anything
     hp.save_yaml(os.path.join(run_dir, "hparams.yaml"))
 
     with strategy_from_hparams(hp).scope():  # `distribute`: variables mirrored over replicas
@@ -112,12 +114,14 @@ def main(argv=None) -> dict:
         "versions": {"tf_lsrec": tf_lsrec.__version__, "tensorflow": tf.__version__,
                      "python": platform.python_version()},
     }
+    results_path = os.path.join(run_dir, "results.json")
+    # results first: an export that fails (full disk, ...) must not lose the test metrics
+    atomic_write_text(results_path, json.dumps(results, indent=1, default=str))
     if args.export:
         from tf_lsrec.serving import export
 
         results["export_dir"] = export(model, args.export, jit_compile=args.jit_compile)
-    atomic_write_text(os.path.join(run_dir, "results.json"),
-                      json.dumps(results, indent=1, default=str))
+        atomic_write_text(results_path, json.dumps(results, indent=1, default=str))
     print()
     print(f"{hp.model_type} on {os.path.dirname(hp.test_file)} (run dir {run_dir})")
     print(format_table({"valid": valid, "test": test}))

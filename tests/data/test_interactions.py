@@ -1,5 +1,7 @@
 """Interactions schema validation and CSV/TSV readers."""
 
+import os
+
 import pandas as pd
 import pytest
 
@@ -53,3 +55,38 @@ def test_validate_frame_errors():
         validate_interactions(df)
     with pytest.raises(ValueError, match=r"missing column\(s\) \['timestamp'\]"):
         validate_interactions(df.drop(columns="timestamp"))
+
+
+@pytest.mark.parametrize("stamp", ["1e19", "18446744073709551616", "1e16", "-3"])
+def test_timestamps_outside_the_sane_range_are_refused(tmp_path, stamp):
+    # 1e19 used to become int64 min and move the row to the start of the user's history
+    path = tmp_path / "log.csv"
+    path.write_text(f"user,item,category,timestamp\nu,i,c,5\nu,j,c,{stamp}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"log.csv, line 3, column 'timestamp'.*outside \[0"):
+        read_interactions(path)
+
+
+def test_a_row_with_an_extra_field_is_an_error(tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_text("user,item,category,timestamp\nu,i,c,5\nu,j,c,6,oops\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"log.csv, line 3: 5 fields; expected 4 like the header"):
+        read_interactions(path)
+    tsv = tmp_path / "log.tsv"
+    tsv.write_text("u\ti\tc\t5\nu\tj\tc\t6\textra\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"log.tsv, line 2: 5 fields; expected 4 like the first"):
+        read_interactions(tsv, 0, 1, 2, 3)
+
+
+def test_prepare_data_input_refuses_huge_timestamps(tmp_path):
+    import subprocess
+    import sys
+
+    tool = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "prepare_data.py")
+    path = tmp_path / "log.csv"
+    path.write_text("user,item,category,timestamp\nu,i,c,5\nu,j,c,1e19\n", encoding="utf-8")
+    out = subprocess.run(
+        [sys.executable, tool, "--input", str(path), "--out", str(tmp_path / "out")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert out.returncode != 0 and "line 3, column 'timestamp'" in out.stderr
+    assert not (tmp_path / "out").exists()

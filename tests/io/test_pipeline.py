@@ -164,7 +164,10 @@ def test_tf_data_matches_python_iterator(write, make_hparams, h):
                 np.testing.assert_allclose(a[key][:n], b[key], rtol=1e-6, err_msg=key)
             else:
                 np.testing.assert_array_equal(a[key][:n], b[key], err_msg=key)
-    # training: the positive rows carry the same features (negatives are random in both)
+    # training: the positive rows carry the same features (negatives are random in both);
+    # a training file holds positives only (a label-0 line is an error, tests/reliability)
+    lines[3] = "1" + lines[3][1:]
+    path = write("train.txt", lines)
     tr = _collect(data.train_dataset(path, shuffle=False))
     it_tr = list(it.load_data_from_file(path, batch_num_ngs=3, min_seq_length=2))
 

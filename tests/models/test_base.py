@@ -64,11 +64,15 @@ def test_fit_checkpoints_resume_and_best_model(make_hparams, tmp_path, capsys):
     resumed = GRU4RecModel(hp2).fit(hp2.train_file, hp2.valid_file, valid_num_ngs=4)
     out = capsys.readouterr().out
     assert "resumed from" in out and "eval valid at epoch 2" in out
+    assert "RESUMING from" in out and "continues at epoch 2 of 2" in out and "resume=False" in out
     assert "eval valid at epoch 1:" in out  # from the first run only
-    assert [e for e, _ in resumed.eval_history] == [2]
+    # the history and training_log.csv keep the first run's epoch (issue 21)
+    assert [e for e, _ in resumed.eval_history] == [1, 2]
+    assert resumed.eval_history[0][1]["group_auc"] == pytest.approx(first["group_auc"], abs=1e-6)
+    assert open(log_csv).read().count("\n") == 3  # header + epochs 1, 2
     # load_model restores the best weights: evaluation reproduces the recorded metric.
     fresh = GRU4RecModel(hp2).load_model(os.path.join(hp.MODEL_DIR, "best_model"))
-    best = max(first["group_auc"], resumed.eval_history[0][1]["group_auc"])
+    best = max(first["group_auc"], resumed.eval_history[1][1]["group_auc"])
     assert fresh.run_eval(hp.valid_file, 4)["group_auc"] == pytest.approx(best, abs=1e-4)
 
 

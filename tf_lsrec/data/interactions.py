@@ -8,10 +8,17 @@ line break, because they are written into the comma/tab-separated sequential fil
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 
 import numpy as np
 import pandas as pd
+
+from tf_lsrec.utils.limits import TIME_LIMIT
+
+log = logging.getLogger(__name__)
+_PARSER_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 COLUMNS = ("user", "item", "category", "timestamp")
 ID_COLUMNS = ("user", "item", "category")
@@ -71,6 +78,16 @@ def validate_interactions(
         raise ValueError(
             f"{source}, {_row_label(i, header_lines)}, column 'timestamp': {str(ts.loc[i])!r} is not "
             f"an integer timestamp ({int(bad.sum())} bad row(s) in total)"
+        )
+    # 1e19 and more do not fit int64 (they became int64 min and moved the row to the start of
+    # the user's history); the sequential files accept [0, TIME_LIMIT] (tf_lsrec.io.validate)
+    out_of_range = ((vals < 0) | (vals > TIME_LIMIT)) & ~np.isnan(vals)
+    if out_of_range.any():
+        i = df.index[int(np.argmax(out_of_range))]
+        raise ValueError(
+            f"{source}, {_row_label(i, header_lines)}, column 'timestamp': {str(ts.loc[i])!r} is "
+            f"outside [0, {TIME_LIMIT:.0e}] ({int(out_of_range.sum())} row(s) in total); expected "
+            "seconds or milliseconds since the epoch"
         )
     if pd.api.types.is_integer_dtype(num.dtype):
         out["timestamp"] = num.to_numpy(dtype=np.int64)
@@ -137,7 +154,10 @@ def read_interactions(
         header_lines = 0
     else:
         ids = {c: str for c in cols[:3]}
+        header_lines = 0 if positional else 1
         try:
+            # every column is read (no usecols), so that a row with more fields than the header
+            # fails instead of losing its extra field silently
             raw = pd.read_csv(
                 path,
                 sep=sep,
@@ -145,14 +165,23 @@ def read_interactions(
                 dtype=ids,
                 keep_default_na=False,
                 na_values=[""],
-                usecols=list(cols),
             )
+        except pd.errors.ParserError as e:
+            m = _PARSER_FIELDS.search(str(e))
+            if not m:
+                raise ValueError(f"{path}: cannot be parsed: {e}") from None
+            raise ValueError(
+                f"{path}, line {m.group(2)}: {m.group(3)} fields; expected {m.group(1)} "
+                f"like {'the first line' if positional else 'the header'} (separator {sep!r})"
+            ) from None
         except ValueError as e:
             raise ValueError(f"{path}: cannot read columns {list(cols)}: {e}") from e
-        header_lines = 0 if positional else 1
     missing = [c for c in cols if c not in raw.columns]
     if missing:
         raise ValueError(f"{path}: column(s) {missing} not found; the file has {list(raw.columns)}")
+    ignored = [c for c in raw.columns if c not in cols]
+    if ignored:
+        log.info("%s: column(s) %s not used (only %s are read)", path, ignored, list(cols))
     raw = raw[list(cols)]
     raw.columns = list(COLUMNS)
     raw = raw.reset_index(drop=True)

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tf_lsrec.data.paths import DataPaths
+from tf_lsrec.data.prepared_set import prepared_directory
 from tf_lsrec.data.sequential import write_sequential_files
 from tf_lsrec.data.synthetic import SyntheticConfig, generate_interactions
 from tf_lsrec.data.vocab import build_vocabs
@@ -115,17 +116,20 @@ def prepare_dataset(
     if os.path.exists(marker):
         os.remove(marker)  # stale: other settings or missing files; re-prepare
     interactions = _interactions_for(settings)
-    write_sequential_files(
-        interactions,
-        out,
-        valid_num_ngs=settings["valid_num_ngs"],
-        test_num_ngs=settings["test_num_ngs"],
-        seed=settings["seed"],
-        max_history=settings["max_history"],
-        user_default=settings["user_default"],
-        progress=progress,
-    )
-    atomic_write_text(marker, json.dumps(settings, indent=2, sort_keys=True) + "\n")
+    with prepared_directory(out) as tmp:  # the whole set appears in one rename
+        write_sequential_files(
+            interactions,
+            tmp,
+            valid_num_ngs=settings["valid_num_ngs"],
+            test_num_ngs=settings["test_num_ngs"],
+            seed=settings["seed"],
+            max_history=settings["max_history"],
+            user_default=settings["user_default"],
+            progress=progress,
+        )
+        atomic_write_text(
+            os.path.join(tmp, MARKER_NAME), json.dumps(settings, indent=2, sort_keys=True) + "\n"
+        )
     return paths
 
 

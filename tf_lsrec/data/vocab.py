@@ -23,11 +23,16 @@ of range. With the fix, indices are always ``0..len(d)-1`` and ``vocab_size(d) =
 from __future__ import annotations
 
 import os
-import pickle
 from collections.abc import Sequence
 
 import numpy as np
 
+from tf_lsrec.data.safe_pickle import (
+    UnsafePickleError,
+    is_json_vocab,
+    load_vocab_file,
+    write_vocab_json,
+)
 from tf_lsrec.utils.files import atomic_pickle
 
 DEFAULT_USER = "default_uid"
@@ -128,9 +133,13 @@ def save_vocabs(
     item_vocab_path: str | os.PathLike,
     cate_vocab_path: str | os.PathLike,
 ) -> None:
-    """Pickle the three vocab dicts, each atomically (temporary file + rename)."""
+    """Pickle the three vocab dicts, each atomically (temporary file + rename); a path ending
+    in ``.json`` gets the JSON form instead (``tf_lsrec.data.safe_pickle``)."""
     for vocab, path in zip(vocabs, (user_vocab_path, item_vocab_path, cate_vocab_path)):
-        atomic_pickle(path, vocab)
+        if is_json_vocab(path):
+            write_vocab_json(path, vocab)
+        else:
+            atomic_pickle(path, vocab)
 
 
 def build_vocabs(
@@ -154,7 +163,8 @@ def build_vocabs(
 
 
 def load_vocab(path: str | os.PathLike, kind: str) -> dict:
-    """Load one vocab pickle, checking it is a ``dict`` of ``str -> int``.
+    """Load one vocab pickle (restricted unpickler: plain values only) or ``*.json`` vocab,
+    checking it is a ``dict`` of ``str -> int``.
 
     Args:
         path: the pickle file.
@@ -164,8 +174,9 @@ def load_vocab(path: str | os.PathLike, kind: str) -> dict:
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{kind} vocab file {path} does not exist")
     try:
-        with open(path, "rb") as f:
-            vocab = pickle.load(f)
+        vocab = load_vocab_file(path)  # restricted unpickler (no code runs), or JSON
+    except UnsafePickleError as e:
+        raise ValueError(f"{kind} vocab file {e}") from None
     except Exception as e:  # noqa: BLE001 - any unpickling failure is reported the same way
         raise ValueError(f"{kind} vocab file {path} is not a readable pickle: {e}") from e
     if not isinstance(vocab, dict):

@@ -24,6 +24,7 @@ import numpy as np
 from tf_lsrec.io import format as fmt
 from tf_lsrec.io.features import time_divisor
 from tf_lsrec.io.lookup import load_vocab
+from tf_lsrec.io.validate import SequentialFormatError, validate_file
 
 MIN_TRAIN_BATCH = 5  # §2.5: smaller training batches are dropped (hard-coded in Microsoft)
 
@@ -83,6 +84,9 @@ class SequentialIterator:
         """All lines of a file, parsed once and cached by file name (§2.1)."""
         key = os.path.abspath(os.fspath(input_file))
         if key not in self._cache:
+            # errors naming file, line and field instead of IndexError / ValueError mid-parse
+            labels = "numeric" if self.hparams.get("method") == "regression" else "binary"
+            validate_file(input_file, labels=labels)
             with open(input_file, encoding="utf-8") as f:
                 self._cache[key] = [self.parser_one_line(line) for line in f if line.strip()]
         return self._cache[key]
@@ -98,6 +102,15 @@ class SequentialIterator:
         """
         records = self.parse_file(infile)
         if batch_num_ngs > 0:
+            negative = next((i for i, rec in enumerate(records) if rec[0] != 1), None)
+            if negative is not None:  # validated: record i is line i + 1
+                raise SequentialFormatError(
+                    os.fspath(infile),
+                    negative + 1,
+                    "label",
+                    f"= {records[negative][0]}; a training file holds positives only (label 1): "
+                    "negatives are drawn in the batch (batch_num_ngs)",
+                )
             order = self.rng.permutation(len(records))
             records = [records[i] for i in order]
         batch: list[tuple] = []

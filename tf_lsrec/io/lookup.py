@@ -8,10 +8,11 @@ Unknown ids map to 0, as Microsoft's iterator does. Tables are tracked resources
 from __future__ import annotations
 
 import os
-import pickle
 from collections.abc import Mapping
 
 import tensorflow as tf
+
+from tf_lsrec.data.safe_pickle import UnsafePickleError, load_vocab_file
 
 UNKNOWN_INDEX = 0
 _KINDS = ("user", "item", "cate")
@@ -48,12 +49,13 @@ def load_vocab(path: str | os.PathLike, kind: str = "vocab") -> dict:
             "(built from the training file, e.g. by tools/prepare_data.py)"
         )
     try:
-        with open(path, "rb") as f:
-            vocab = pickle.load(f)
+        vocab = load_vocab_file(path)  # restricted unpickler (no code runs), or JSON
+    except UnsafePickleError as e:
+        raise VocabFileError(f"{kind} vocab file {e}") from None
     except Exception as e:  # noqa: BLE001 - any unpickling failure means a wrong file
         raise VocabFileError(
-            f"{kind} vocab file {path} is not a readable pickle ({type(e).__name__}: {e}); "
-            "expected a pickled dict raw id -> index"
+            f"{kind} vocab file {path} is not a readable pickle or JSON vocab "
+            f"({type(e).__name__}: {e}); expected a pickled dict raw id -> index"
         ) from None
     _check_vocab(vocab, f"{kind} vocab file {path}")
     return vocab

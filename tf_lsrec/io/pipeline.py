@@ -144,13 +144,22 @@ class SequentialData:
         Their negatives are item 0 / category 0 (the default / unknown row)."""
         return int(self._fallbacks.numpy())
 
-    def file_stats(self, path: str | os.PathLike) -> FileStats:
-        """``validate_file`` once per file (cached on path, size and mtime); logs unknown ids."""
+    def file_stats(self, path: str | os.PathLike, group_size: int | None = None) -> FileStats:
+        """``validate_file`` once per file (cached on path, size, mtime and ``group_size``);
+        logs unknown ids.
+
+        ``group_size``: ``1`` for a training file (positives only), ``num_ngs + 1`` for an
+        evaluation file of groups, ``None`` (any 0/1 labels) otherwise; see ``validate_file``.
+        Labels are not restricted to 0/1 with ``method: regression``.
+        """
         path = os.fspath(path)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"sequential data file {path} does not exist")
         st = os.stat(path)
-        key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
+        key = (os.path.abspath(path), st.st_size, st.st_mtime_ns, group_size)
         if key not in self._stats:
-            stats = validate_file(path, self.lookup)
+            labels = "numeric" if self.hparams.get("method") == "regression" else "binary"
+            stats = validate_file(path, self.lookup, group_size=group_size, labels=labels)
             self._stats[key] = stats
             if any(stats.unknown.values()):
                 log.warning(
@@ -167,8 +176,10 @@ class SequentialData:
 
         return ds.batch(_FILTER_CHUNK).map(keep, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
 
-    def _lines(self, path: str, min_len: int, purpose: str) -> tuple[tf.data.Dataset, int]:
-        stats = self.file_stats(path)
+    def _lines(
+        self, path: str, min_len: int, purpose: str, group_size: int | None = None
+    ) -> tuple[tf.data.Dataset, int]:
+        stats = self.file_stats(path, group_size)
         ds = tf.data.TextLineDataset(path)
         skipped = stats.lines_shorter_than(min_len)
         if skipped:
@@ -205,7 +216,7 @@ class SequentialData:
             raise ValueError(f"train_dataset: num_ngs = {k}; expected >= 1 (use eval_dataset)")
         seed = hp.get("seed") if seed is None else seed
         batch = int(hp.batch_size)
-        ds, kept = self._lines(path, int(hp.min_seq_length), "train")
+        ds, kept = self._lines(path, int(hp.min_seq_length), "train", group_size=1)
         if kept < batch:
             raise ValueError(
                 f"{path}: {kept} usable training lines, fewer than batch_size={batch}; every "

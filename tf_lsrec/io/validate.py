@@ -19,9 +19,12 @@ import pandas as pd
 from tf_lsrec.io import format as fmt
 from tf_lsrec.io.format import FIELD_INDEX as FIELDS_INDEX
 from tf_lsrec.io.format import FIELD_NAMES, N_FIELDS  # noqa: F401  (re-exported)
+from tf_lsrec.utils.limits import TIME_LIMIT  # timestamps must lie in [0, TIME_LIMIT]
 
 _PARSER_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
-_INT = r"\s*[+-]?\d+\s*"
+_BINARY = r"[01]"  # labels are exactly "0" or "1": no sign, spaces or other integers
+_NUMBER = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"  # regression labels
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 class SequentialFormatError(ValueError):
@@ -32,7 +35,6 @@ class SequentialFormatError(ValueError):
         where = f"{path}:{line}" if line is not None else path
         what = f" field {FIELDS_INDEX.get(field, '?')} ({field})" if field else ""
         super().__init__(f"{where}:{what} {message}")
-
 
 
 @dataclasses.dataclass
@@ -138,11 +140,44 @@ class _Checker:
         raise err
 
 
+def _check_bytes(path: str) -> None:
+    """Byte-level problems pandas would hide: a UTF-8 byte-order mark (pandas drops it, the
+    ``tf.data`` parser does not) and a last line without a line end (a truncated file)."""
+    size = os.path.getsize(path)
+    if size == 0:
+        raise SequentialFormatError(path, None, None, "file is empty; expected 8-column lines")
+    with open(path, "rb") as f:
+        head = f.read(len(_UTF8_BOM))
+        f.seek(size - 1)
+        last = f.read(1)
+    if head == _UTF8_BOM:
+        raise SequentialFormatError(
+            path,
+            1,
+            None,
+            "starts with a UTF-8 byte-order mark (BOM); expected plain UTF-8 "
+            "without one (remove it, e.g. `sed -i '1s/^\\xEF\\xBB\\xBF//' FILE`)",
+        )
+    if last != b"\n":
+        with open(path, "rb") as f:
+            n = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b"")) + 1
+        raise SequentialFormatError(
+            path,
+            n,
+            None,
+            "the last line does not end with a line break; the file looks "
+            "truncated (an interrupted copy or write). Regenerate it, or add the final newline "
+            "if the line is complete",
+        )
+
+
 def validate_file(
     path: str | os.PathLike,
     vocabs=None,
     max_errors: int = 1,
     chunk_lines: int = 200_000,
+    group_size: int | None = None,
+    labels: str = "binary",
 ) -> FileStats:
     """Check every line of an 8-column sequential file; count lines, positives, unknown ids.
 
@@ -152,17 +187,29 @@ def validate_file(
             mapping with keys ``user``, ``item``, ``cate``) to count unknown ids.
         max_errors: stop and raise after this many bad lines (all are listed in the message).
         chunk_lines: lines per pandas chunk (bounds memory).
+        group_size: ``None``: any mix of labels 0/1. ``1``: a training file, every line is a
+            positive (label 1; negatives are drawn in the batch). ``G > 1``: an evaluation file
+            of groups of ``G`` lines (1 positive then ``G - 1`` negatives): labels ``1, 0 x
+            (G-1)`` repeating, and the line count a multiple of ``G``.
+        labels: ``"binary"`` (labels exactly ``0`` or ``1``) or ``"numeric"`` (any finite
+            number, ``method: regression``; ``group_size`` is then not checked).
 
     Raises:
         FileNotFoundError: no such file.
-        SequentialFormatError: empty file, wrong field count, non-integer label, non-numeric
-            timestamp or time history entry, empty history, history columns of unequal length.
+        SequentialFormatError: empty file, UTF-8 byte-order mark, missing final line break
+            (truncated file), wrong field count, label not ``0``/``1`` (or out of its group
+            position), non-numeric or out-of-range timestamp or time history entry (outside
+            ``[0, TIME_LIMIT]``), empty history, history columns of unequal length, line count
+            not a multiple of ``group_size``.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"sequential data file {path} does not exist")
-    if os.path.getsize(path) == 0:
-        raise SequentialFormatError(path, None, None, "file is empty; expected 8-column lines")
+    if labels not in ("binary", "numeric"):
+        raise ValueError(f"validate_file labels = {labels!r}; expected 'binary' or 'numeric'")
+    _check_bytes(path)
+    if labels == "numeric":
+        group_size = None
     indexes = _vocab_indexes(vocabs)
     check = _Checker(path, max_errors)
     lines = positives = 0
@@ -198,17 +245,36 @@ def validate_file(
                 ok &= ~empty
             if check.full():
                 break
-            label_ok = chunk[fmt.LABEL].str.fullmatch(_INT).to_numpy(dtype=bool)
+            label_ok = (
+                chunk[fmt.LABEL]
+                .str.fullmatch(_BINARY if labels == "binary" else _NUMBER)
+                .to_numpy(dtype=bool)
+            )
+            expected = "an integer, exactly 1 or 0" if labels == "binary" else "a number"
             for number in numbers[ok & ~label_ok][: check.max_errors]:
                 value = cols[fmt.LABEL][number - base]
-                check.add(int(number), "label", f"= {value!r}; expected an integer (1 or 0)")
+                check.add(int(number), "label", f"= {value!r}; expected {expected}")
             ok &= label_ok
-            stamp = pd.to_numeric(chunk[fmt.TIMESTAMP].where(ok, "0"), errors="coerce").to_numpy(float)
+            if group_size is not None:
+                want = np.where((numbers - 1) % group_size == 0, "1", "0")
+                placed = cols[fmt.LABEL] == want
+                for number in numbers[ok & ~placed][: check.max_errors]:
+                    value = cols[fmt.LABEL][number - base]
+                    check.add(int(number), "label", _group_message(number, group_size, value))
+                ok &= placed
+            stamp = pd.to_numeric(chunk[fmt.TIMESTAMP].where(ok, "0"), errors="coerce").to_numpy(
+                float
+            )
             stamp_ok = np.isfinite(stamp)
             for number in numbers[ok & ~stamp_ok][: check.max_errors]:
                 value = cols[fmt.TIMESTAMP][number - base]
                 check.add(int(number), "timestamp", f"= {value!r}; expected a number")
             ok &= stamp_ok
+            in_range = (stamp >= 0) & (stamp <= TIME_LIMIT)
+            for number in numbers[ok & ~in_range][: check.max_errors]:
+                value = cols[fmt.TIMESTAMP][number - base]
+                check.add(int(number), "timestamp", f"= {value!r}; {_RANGE}")
+            ok &= in_range
             if check.full():
                 break
             n_items = chunk[fmt.ITEM_HISTORY].str.count(",").to_numpy(np.int64) + 1
@@ -230,17 +296,15 @@ def validate_file(
             times = pd.to_numeric(pd.Series(flat_times, dtype=object), errors="coerce").to_numpy(
                 float
             )
-            bad_times = np.flatnonzero(~np.isfinite(times))
+            finite = np.isfinite(times)
+            bad_times = np.flatnonzero(~finite | (finite & ((times < 0) | (times > TIME_LIMIT))))
             if len(bad_times):
                 ends = np.cumsum(n_times[ok])
                 rows = numbers[ok]
                 for pos in bad_times[: check.max_errors]:
                     row = int(np.searchsorted(ends, pos, side="right"))
-                    check.add(
-                        int(rows[row]),
-                        "time history",
-                        f"entry {flat_times[pos]!r}; expected comma-separated numbers",
-                    )
+                    what = "expected comma-separated numbers" if not finite[pos] else _RANGE
+                    check.add(int(rows[row]), "time history", f"entry {flat_times[pos]!r}; {what}")
             if check.full():
                 break
             positives += int((pd.to_numeric(chunk[fmt.LABEL][ok]) == 1).sum())
@@ -250,7 +314,9 @@ def validate_file(
                 unknown["items"] += _count_unknown(indexes["item"], cols[fmt.ITEM][ok])
                 unknown["cates"] += _count_unknown(indexes["cate"], cols[fmt.CATEGORY][ok])
                 hist_items = np.array(",".join(cols[fmt.ITEM_HISTORY][ok]).split(","), dtype=object)
-                hist_cates = np.array(",".join(cols[fmt.CATEGORY_HISTORY][ok]).split(","), dtype=object)
+                hist_cates = np.array(
+                    ",".join(cols[fmt.CATEGORY_HISTORY][ok]).split(","), dtype=object
+                )
                 unknown["history_items"] += _count_unknown(indexes["item"], hist_items)
                 unknown["history_cates"] += _count_unknown(indexes["cate"], hist_cates)
     except pd.errors.ParserError as e:
@@ -267,6 +333,14 @@ def validate_file(
     check.raise_if_any()
     if lines == 0:
         raise SequentialFormatError(path, None, None, "file is empty; expected 8-column lines")
+    if group_size is not None and lines % group_size:
+        raise SequentialFormatError(
+            path,
+            lines,
+            "label",
+            f"the file has {lines} lines, not a multiple of the group size "
+            f"{group_size} (1 positive + {group_size - 1} negatives); the last group is cut short",
+        )
     return FileStats(
         path=path,
         lines=lines,
@@ -282,3 +356,23 @@ def _add_counts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a = a.copy()
     a[: len(b)] += b
     return a
+
+
+_RANGE = f"expected a timestamp in [0, {TIME_LIMIT:.0e}] (seconds or milliseconds, `time_unit`)"
+
+
+def _group_message(number: int, group_size: int, value: str) -> str:
+    if group_size == 1:
+        return (
+            f"= {value!r}; a training file holds positives only (label 1): negatives are "
+            "drawn in the batch (train_num_ngs)"
+        )
+    position = (int(number) - 1) % group_size
+    if position == 0:
+        role, want = "the positive, first line of its group", "1"
+    else:
+        role, want = f"negative {position} of its group", "0"
+    return (
+        f"= {value!r}; expected {want} ({role} of 1 positive + {group_size - 1} negatives, "
+        f"num_ngs = {group_size - 1})"
+    )

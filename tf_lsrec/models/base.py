@@ -348,7 +348,13 @@ class SequentialModel(tfrs.Model):
         """
         if not isinstance(train_file, (str, os.PathLike)):
             return super().fit(train_file, valid_file, *args, **kwargs)
-        self.trainer.fit(train_file, valid_file, valid_num_ngs, eval_metric)
+        resume = kwargs.pop("resume", True)  # False: train from scratch despite MODEL_DIR/last
+        if args or kwargs:
+            raise TypeError(
+                f"fit(train_file, valid_file, ...) got unexpected arguments {list(args)} "
+                f"{sorted(kwargs)}; the file-based fit takes valid_num_ngs, eval_metric, resume"
+            )
+        self.trainer.fit(train_file, valid_file, valid_num_ngs, eval_metric, resume=resume)
         return self
 
     def run_eval(self, filename, num_ngs: int) -> dict[str, float]:
@@ -373,7 +379,8 @@ class SequentialModel(tfrs.Model):
     def training_counters(self) -> dict[str, int]:
         """Cumulative counts kept by the objectives during training; ``fit`` prints and logs
         each epoch's increase (``training_log.csv``), so rows a loss term skips are reported."""
-        counts: dict[str, int] = {}
+        # instances with no valid in-batch negative (all targets of the batch equal theirs)
+        counts: dict[str, int] = {"negative_fallbacks": self.data.negative_fallbacks}
         for objective in self.objectives:
             if hasattr(objective, "counters"):
                 counts.update(objective.counters())

@@ -22,7 +22,9 @@ import tensorflow as tf
 
 from tf_lsrec.evaluation.metrics import evaluate
 from tf_lsrec.models.distribute import check_model_strategy, is_distributed
+from tf_lsrec.models.guards import announce_resume, check_finite_loss, metric_improved
 from tf_lsrec.models.optimizers import make_optimizer
+from tf_lsrec.models.step_checkpoint import StepCheckpoint
 from tf_lsrec.models.training import TrainingLog, print_flush
 from tf_lsrec.utils.files import atomic_path
 
@@ -146,6 +148,7 @@ class Trainer:
         return collect(batches, step or self.predict_step(), batch_keys, what=str(filename))
 
     def run_eval(self, filename, num_ngs: int) -> dict[str, float]:
+        self.model.data.file_stats(filename, group_size=num_ngs + 1)  # 1 positive + num_ngs
         cols = self.collect(filename)
         return evaluate(cols["labels"], cols["scores"], cols["users"], self.model.hparams, num_ngs)
 
@@ -162,7 +165,10 @@ class Trainer:
         valid_file,
         valid_num_ngs: int | None = None,
         eval_metric: str | None = None,
+        resume: bool = True,
     ) -> None:
+        """Train with validation each epoch (see ``SequentialModel.fit``); ``resume=False``
+        trains from scratch even when ``MODEL_DIR/last`` holds a checkpoint."""
         model = self.model
         hp = model.hparams
         strategy = check_model_strategy(model, hp)
@@ -171,6 +177,8 @@ class Trainer:
         eval_metric = eval_metric or hp.eval_metric
         if valid_num_ngs < 1:
             raise ValueError(f"valid_num_ngs must be >= 1, got {valid_num_ngs}")
+        model.data.file_stats(train_file, group_size=1)  # both files checked before epoch 1
+        model.data.file_stats(valid_file, group_size=valid_num_ngs + 1)
         with strategy.scope():  # variables and optimizer slots mirrored when distributed
             if getattr(model, "optimizer", None) is None:
                 model.compile(optimizer=make_optimizer(hp))
@@ -179,12 +187,14 @@ class Trainer:
 
         model_dir = hp.MODEL_DIR
         state = _FitState()
+        position = StepCheckpoint(hp.checkpoint_steps)  # in-epoch position (checkpoint_steps)
         ckpt = tf.train.Checkpoint(
             model=model,
             optimizer=model.optimizer,
             epoch=state.epoch,
             best_metric=state.best_metric,
             best_epoch=state.best_epoch,
+            **position.trackables(),
         )
         manager = None
         if model_dir:
@@ -192,20 +202,29 @@ class Trainer:
             manager = tf.train.CheckpointManager(
                 ckpt, os.path.join(model_dir, "last"), max_to_keep=1
             )
-            if manager.latest_checkpoint:
+            if manager.latest_checkpoint and resume:
                 ckpt.restore(manager.latest_checkpoint)
+                epoch_done = int(state.epoch.numpy())
+                print_flush(f"resumed from {manager.latest_checkpoint} (epoch {epoch_done})")
                 print_flush(
-                    f"resumed from {manager.latest_checkpoint} (epoch {int(state.epoch.numpy())})"
+                    announce_resume(manager.latest_checkpoint, epoch_done, hp.epochs, model_dir)
                 )
         model.train_log = TrainingLog(
             hp.run_dir or model_dir, hp.SUMMARIES_DIR if hp.write_tfevents else None
         )
-        model.eval_history = []
-        for epoch in range(int(state.epoch.numpy()) + 1, hp.epochs + 1):
+        start_epoch = int(state.epoch.numpy()) + 1
+        model.eval_history = model.train_log.keep_before(start_epoch)  # epochs before a resume
+        for epoch in range(start_epoch, hp.epochs + 1):
             t0 = time.time()
             counters_before = model.training_counters()
             means, steps = self._train_epoch(
-                train_step, train_file, epoch, strategy if distributed else None
+                train_step,
+                train_file,
+                epoch,
+                strategy if distributed else None,
+                position=position,
+                manager=manager,
+                resuming=epoch == start_epoch,
             )
             train_seconds = time.time() - t0
             counts = {k: v - counters_before[k] for k, v in model.training_counters().items()}
@@ -238,13 +257,19 @@ class Trainer:
                 },
                 valid_res,
             )
-            improved = valid_res[eval_metric] > float(state.best_metric.numpy())
+            improved = metric_improved(  # logloss / rmse: lower is better
+                eval_metric,
+                valid_res[eval_metric],
+                float(state.best_metric.numpy()),
+                int(state.best_epoch.numpy()),
+            )
             if improved:
                 state.best_metric.assign(valid_res[eval_metric])
                 state.best_epoch.assign(epoch)
                 if model_dir and hp.save_model:
                     model.save_weights_checkpoint(os.path.join(model_dir, "best_model"))
             state.epoch.assign(epoch)
+            position.reset()
             if manager is not None:
                 manager.save(checkpoint_number=epoch)
             if (
@@ -258,26 +283,44 @@ class Trainer:
         model.best_metric = float(state.best_metric.numpy())
         print_flush(f"best epoch: {model.best_epoch}")
 
-    def _train_epoch(self, train_step, train_file, epoch: int, strategy=None):
-        """One pass over ``train_file``; returns the mean loss parts and the number of steps."""
+    def _train_epoch(
+        self,
+        train_step,
+        train_file,
+        epoch: int,
+        strategy=None,
+        position: StepCheckpoint | None = None,
+        manager=None,
+        resuming: bool = False,
+    ):
+        """One pass over ``train_file``; returns the mean loss parts and the number of steps.
+
+        Stops with ``NonFiniteLossError`` (models/guards.py) on a NaN / Inf loss part; with
+        ``position``, saves the in-epoch position every ``checkpoint_steps`` and, when
+        ``resuming``, skips the batches trained before the last such checkpoint."""
         model = self.model
         hp = model.hparams
         dataset = model.data.train_dataset(train_file, seed=_epoch_seed(model.seed, epoch))
-        if strategy is not None:
-            dataset = strategy.experimental_distribute_dataset(dataset)
         sums: dict[str, float] = {}
         steps = 0
+        if resuming and position is not None:
+            dataset, steps, sums = position.resume(dataset)
+        if strategy is not None:
+            dataset = strategy.experimental_distribute_dataset(dataset)
         for batch in dataset:
             parts = train_step(batch)
             steps += 1
+            values = check_finite_loss(parts, epoch, steps, batch, model.data, train_file, hp)
             if steps % hp.show_step == 0 or steps == 1:
-                values = {k: float(v) for k, v in parts.items()}
                 print_flush(
                     f"step {steps:d} , total_loss: {values['total_loss']:.4f}, "
                     f"data_loss: {values['data_loss']:.4f}"
                 )
-            for k, v in parts.items():
-                sums[k] = sums.get(k, 0.0) + float(v)
+            for k, v in values.items():
+                sums[k] = sums.get(k, 0.0) + v
+            if manager is not None and position is not None and position.due(steps):
+                position.record(steps, sums)
+                manager.save()
         if steps == 0:
             raise ValueError(
                 f"{train_file}: no training batch of {hp.batch_size} instances; the file "

@@ -27,6 +27,25 @@ class TrainingLog:
         self.path = os.path.join(log_dir, "training_log.csv") if log_dir else None
         self.writer = tf.summary.create_file_writer(summaries_dir) if summaries_dir else None
 
+    def keep_before(self, epoch: int) -> list[tuple[int, dict[str, float]]]:
+        """On resume at ``epoch``: keep the rows of earlier epochs from ``training_log.csv`` (so
+        the log stays whole after an interruption) and return their ``(epoch, valid metrics)``
+        for ``model.eval_history``. With ``epoch <= 1`` (a fresh run) nothing is kept."""
+        self.rows = []
+        if epoch <= 1 or not self.path or not os.path.isfile(self.path):
+            return []
+        with open(self.path, encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f):
+                try:
+                    parsed = {k: float(v) for k, v in row.items() if v not in ("", None)}
+                except ValueError:
+                    continue
+                if "epoch" in parsed and int(parsed["epoch"]) < epoch:
+                    parsed["epoch"] = int(parsed["epoch"])
+                    self.rows.append(parsed)
+        return [(r["epoch"], {k[len("valid_"):]: v for k, v in r.items()
+                              if k.startswith("valid_")}) for r in self.rows]
+
     def write(self, epoch: int, train: dict[str, float], valid: dict[str, float]) -> None:
         row = {"epoch": epoch, **{f"train_{k}" if not k.startswith("train") else k: v
                                   for k, v in train.items()},

@@ -27,6 +27,7 @@ import tensorflow as tf
 
 from tf_lsrec.io.features import build_features
 from tf_lsrec.serving.catalogue import Catalogue
+from tf_lsrec.serving.guards import time_checks
 
 PREDICT_INPUTS = {
     "user": tf.TensorSpec([None], tf.string, "user"),
@@ -176,6 +177,7 @@ class ServingModule(tf.Module):
                 x["time_history"],
                 "item_history and time_history must have the same length",
             ),
+            *time_checks(x["time"], x["time_history"]),  # NaN / Inf -> INVALID_ARGUMENT
         ]
         with tf.control_dependencies(checks):
             raw = {
@@ -227,6 +229,9 @@ class ServingModule(tf.Module):
             tf.debugging.assert_less_equal(
                 length, n, message="`history_length` exceeds the padded history width N"
             )
+        )
+        checks += time_checks(
+            x["time"], x["time_history"], tf.sequence_mask(length, tf.shape(x["time_history"])[1])
         )
         with tf.control_dependencies(checks):
             raw = {

@@ -68,17 +68,48 @@ def atomic_pickle(path: str | os.PathLike, obj) -> None:
 def atomic_directory(path: str | os.PathLike) -> Iterator[str]:
     """Yield a temporary directory beside ``path``; rename it to ``path`` on success.
 
-    ``path`` must not exist yet. On an exception the temporary directory is deleted.
+    ``path`` must not exist yet. On an exception the temporary directory is deleted; one left
+    by a process that was killed (its PID is in the name, ``.<name>.<pid>.<random>.tmp``) is
+    removed by the next call for the same ``path``. The directory gets the usual mode
+    (``0777 & ~umask``, not ``mkdtemp``'s 0700), so that e.g. a TF Serving process running as
+    another user can read an export.
     """
     path = os.fspath(path)
     parent = os.path.dirname(os.path.abspath(path))
     os.makedirs(parent, exist_ok=True)
     if os.path.exists(path):
         raise FileExistsError(f"{path} already exists; refusing to overwrite it")
-    tmp = tempfile.mkdtemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=parent)
+    prefix = "." + os.path.basename(path) + "."
+    _remove_stale_temporaries(parent, prefix)
+    tmp = tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}.", suffix=".tmp", dir=parent)
     try:
         yield tmp
+        mode = 0o777 & ~_umask()
+        for root, dirs, _ in os.walk(tmp):
+            for d in dirs:
+                os.chmod(os.path.join(root, d), mode)
+        os.chmod(tmp, mode)
         os.rename(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def _remove_stale_temporaries(parent: str, prefix: str) -> None:
+    """Delete ``<prefix><pid>.*.tmp`` directories in ``parent`` whose process is gone."""
+    for name in os.listdir(parent):
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        pid = name[len(prefix):].split(".", 1)[0]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            shutil.rmtree(os.path.join(parent, name), ignore_errors=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import pickle
 import tempfile
 import time
 
@@ -143,8 +142,9 @@ def run(args) -> dict:
     }
     with open(os.path.join(version_dir, "assets.extra", "tf_lsrec_export.json")) as f:
         info = json.load(f)
-    with open(hp.item_vocab, "rb") as f:
-        items = [k for k in pickle.load(f) if k != "default_mid"]
+    from tf_lsrec.io.lookup import load_vocab
+
+    items = [k for k in load_vocab(hp.item_vocab, "item") if k != "default_mid"]
     rng = np.random.default_rng(0)
     cand = rng.choice(items, size=min(args.candidates, len(items)), replace=False).tolist()
     candidates = {

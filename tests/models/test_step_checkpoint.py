@@ -1,0 +1,44 @@
+"""checkpoint_steps: a run killed mid-epoch resumes at its input position (issue 21)."""
+
+import numpy as np
+import pytest
+
+import tf_lsrec.models.trainer as trainer_module
+from tf_lsrec.models import get_model_class
+
+
+class Killed(BaseException):
+    """Stands in for kill -9: nothing after it runs (no except / finally of the library)."""
+
+
+def _weights(model):
+    return [v.numpy() for v in model.variables]
+
+
+def test_resume_mid_epoch_gives_the_uninterrupted_weights(make_hparams, tmp_path, monkeypatch):
+    common = dict(epochs=2, checkpoint_steps=5, batch_size=128, save_model=False)
+    hp_a = make_hparams("gru4rec", MODEL_DIR=str(tmp_path / "a"), run_dir=str(tmp_path / "a"),
+                        **common)  # fmt: skip
+    a = get_model_class("gru4rec")(hp_a).fit(hp_a.train_file, hp_a.valid_file, valid_num_ngs=4)
+
+    hp_b = hp_a.replace(MODEL_DIR=str(tmp_path / "b"), run_dir=str(tmp_path / "b"))
+    real = trainer_module.check_finite_loss
+
+    def kill_at_epoch_2_step_12(parts, epoch, step, *args, **kwargs):
+        if epoch == 2 and step == 12:  # the step-10 checkpoint is the last one written
+            raise Killed
+        return real(parts, epoch, step, *args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "check_finite_loss", kill_at_epoch_2_step_12)
+    with pytest.raises(Killed):
+        get_model_class("gru4rec")(hp_b).fit(hp_b.train_file, hp_b.valid_file, valid_num_ngs=4)
+    monkeypatch.setattr(trainer_module, "check_finite_loss", real)
+
+    b = get_model_class("gru4rec")(hp_b).fit(hp_b.train_file, hp_b.valid_file, valid_num_ngs=4)
+    for wa, wb in zip(_weights(a), _weights(b)):
+        np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
+    # the log is whole: both epochs, the resumed epoch's mean loss over all its steps
+    assert [r["epoch"] for r in b.train_log.rows] == [1, 2]
+    for ra, rb in zip(a.train_log.rows, b.train_log.rows):
+        assert rb["train_total_loss"] == pytest.approx(ra["train_total_loss"], rel=1e-5)
+    assert [e for e, _ in b.eval_history] == [1, 2]
