@@ -5,7 +5,8 @@ import os
 
 import pytest
 
-from tf_lsrec.hparams import HParamsError, canonical_model_type, parse_override, prepare_hparams
+from tf_lsrec.hparams import HParamsError, parse_override, prepare_hparams
+from tf_lsrec.models import canonical_model_type
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
