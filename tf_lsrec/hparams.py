@@ -3,7 +3,7 @@
 The YAML files have the sections ``data``, ``model``, ``train`` and ``info`` (Microsoft's layout).
 As in Microsoft's ``prepare_hparams`` all sections are flattened into one namespace; key names and
 defaults follow Microsoft Recommenders (and the official CLSR code for the CLSR keys). Unlike
-Microsoft's ``HParams``, every key is declared here with its type, so that
+Microsoft's ``HParams``, every key is declared (once) with its type, so that
 
 * an unknown key is an error that names the key, the file and the nearest valid key,
 * a value of the wrong type or out of range is an error naming key, value and expectation,
