@@ -5,7 +5,8 @@ import os
 
 import pytest
 
-from tf_lsrec.hparams import HParamsError, canonical_model_type, parse_override, prepare_hparams
+from tf_lsrec.hparams import HParamsError, parse_override, prepare_hparams
+from tf_lsrec.models import canonical_model_type
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -143,3 +144,117 @@ def test_shipped_yamls_are_valid(path):
 def test_unknown_metric_name_is_caught_at_load_time():
     with pytest.raises(HParamsError, match="pairwise_metrics"):
         prepare_hparams(None, model_type="gru4rec", pairwise_metrics=["mean_mrr", "ndgc@2"])
+
+
+# ---------------------------------------------------------------- who declares what (issue 15)
+def test_each_model_declares_its_own_keys_and_required_keys():
+    from tf_lsrec.hparams import BASE_REQUIRED_KEYS, declared_keys, required_keys
+    from tf_lsrec.models import MODELS, get_model_class
+
+    keys = declared_keys()
+    assert len(MODELS) == 11
+    for name in MODELS:
+        cls = get_model_class(name)
+        assert "required_keys" in vars(cls), f"{name} does not list its required keys"
+        for key in required_keys(name):
+            assert key in keys, (name, key)
+        for key, spec in getattr(cls, "hparams_spec", {}).items():
+            assert keys[key] == spec and spec.section == "model", (name, key)
+    assert required_keys("gru4rec")[: len(BASE_REQUIRED_KEYS)] == BASE_REQUIRED_KEYS
+    assert {"L", "n_v", "n_h"} <= set(get_model_class("caser").hparams_spec)
+    assert "n_v" not in get_model_class("gru4rec").__dict__.get("hparams_spec", {})
+
+
+def test_choices_come_from_the_implementing_code():
+    from tf_lsrec.hparams import choices_of, declared_keys
+    from tf_lsrec.layers.contrastive import TRIPLET_FORMS
+    from tf_lsrec.layers.fusion import FUSION_MODES
+    from tf_lsrec.layers.initializers import INIT_METHODS
+    from tf_lsrec.layers.intentions import KEEP_BY
+    from tf_lsrec.models.distribute import STRATEGIES
+    from tf_lsrec.models.losses import LOSSES
+    from tf_lsrec.models.optimizers import OPTIMIZERS
+    from tf_lsrec.models.seq2seq import PAST_ENCODERS
+
+    keys = declared_keys()
+    expected = {"fusion": FUSION_MODES, "seq2seq_past_encoder": PAST_ENCODERS,
+                "distribute": STRATEGIES, "loss": LOSSES, "optimizer": OPTIMIZERS,
+                "init_method": INIT_METHODS, "seq2seq_keep_by": KEEP_BY,
+                "triplet_form": TRIPLET_FORMS}  # fmt: skip
+    for key, choices in expected.items():
+        assert choices_of(keys[key]) == tuple(choices), key
+
+
+def test_choice_errors_name_the_key_and_suggest():
+    with pytest.raises(HParamsError, match=r"`optimizer` \(section `train`\) = 'adamm'.*"
+                                           r"did you mean 'adam'"):  # fmt: skip
+        prepare_hparams(model_type="gru4rec", optimizer="adamm")
+    with pytest.raises(HParamsError, match="`model_type`.*`sli_rc`.*did you mean `sli_rec`"):
+        prepare_hparams(model_type="sli_rc")
+
+
+def test_ignored_microsoft_keys_warn_only_when_set(tmp_path):
+    from tf_lsrec.hparams import IGNORED_KEYS, HParamsWarning, declared_keys
+
+    assert {"sample_rate", "cross_l1", "cross_l2", "need_sample", "save_epoch"} <= set(IGNORED_KEYS)
+    assert set(IGNORED_KEYS) <= set(declared_keys())
+    with pytest.warns(HParamsWarning, match="`need_sample` = False .*ignored"):
+        prepare_hparams(model_type="gru4rec", need_sample=False)
+    with pytest.warns(HParamsWarning, match="`cross_l2` = 0.5"):
+        prepare_hparams(write(tmp_path, "model: {model_type: gru4rec}\ntrain: {cross_l2: 0.5}"))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        prepare_hparams(model_type="gru4rec", need_sample=True, save_epoch=1)  # the defaults
+
+
+def test_another_models_key_warns():
+    from tf_lsrec.hparams import HParamsWarning
+
+    with pytest.warns(HParamsWarning, match=r"`n_v` = 8 is read by \['caser'\] only"):
+        prepare_hparams(model_type="gru4rec", n_v=8)
+
+
+@pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(ROOT, "hparams", "*.yaml"))))
+def test_shipped_yamls_set_no_ignored_or_foreign_key(path):
+    import warnings
+
+    import yaml
+
+    from tf_lsrec.hparams import IGNORED_KEYS
+
+    with open(path) as f:
+        doc = yaml.safe_load(f)
+    written = {k for body in doc.values() for k in (body or {})}
+    assert not written & set(IGNORED_KEYS), path
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        prepare_hparams(path)
+
+
+def test_jit_compile_does_not_silently_change_the_seq2seq_loss():
+    from tf_lsrec.models.seq2seq import Seq2SeqSelfSupervision
+
+    hp = prepare_hparams(model_type="gru4rec", seq2seq_loss_weight=0.1)
+    assert hp.seq2seq_dedupe is True  # the default, as before
+    assert Seq2SeqSelfSupervision.from_hparams(hp).dedupe is True
+    with pytest.raises(ValueError, match="`jit_compile: true`.*`seq2seq_dedupe: false`"):
+        Seq2SeqSelfSupervision.from_hparams(hp.replace(jit_compile=True))
+    layer = Seq2SeqSelfSupervision.from_hparams(hp.replace(jit_compile=True, seq2seq_dedupe=False))
+    assert layer.dedupe is False
+
+
+def test_deterministic_needs_a_seed():
+    with pytest.raises(HParamsError, match="`deterministic: true`.*needs a `seed`"):
+        prepare_hparams(model_type="gru4rec", deterministic=True, seed=None)
+
+
+def test_data_defaults_are_the_declared_ones():
+    from tf_lsrec.data.prepare import _settings
+    from tf_lsrec.hparams import default_value
+
+    settings = _settings({})
+    for key in ("dataset", "valid_num_ngs", "test_num_ngs", "synthetic_interactions", "seed"):
+        assert settings[key] == default_value(key), key
+    assert settings == _settings(prepare_hparams(model_type="gru4rec"))

@@ -3,11 +3,21 @@
 The YAML files have the sections ``data``, ``model``, ``train`` and ``info`` (Microsoft's layout).
 As in Microsoft's ``prepare_hparams`` all sections are flattened into one namespace; key names and
 defaults follow Microsoft Recommenders (and the official CLSR code for the CLSR keys). Unlike
-Microsoft's ``HParams``, every key is declared here with its type, so that
+Microsoft's ``HParams``, every key is declared (once) with its type, so that
 
 * an unknown key is an error that names the key, the file and the nearest valid key,
 * a value of the wrong type or out of range is an error naming key, value and expectation,
 * keys a model needs (``required_keys``) are checked.
+
+Who declares what: this module declares the keys shared by every model (data, shared model
+settings, train, info). Each model class declares its own keys in ``hparams_spec`` (and the keys
+it cannot run without in ``required_keys``); the seq2seq self-supervision declares its keys in
+``tf_lsrec.models.seq2seq.HPARAMS``. Choice lists come from the code that implements them
+(``choices="module:NAME"`` is resolved on first use). All are collected from the one model
+registry, ``tf_lsrec.models.MODELS``.
+
+Microsoft keys that this library accepts but ignores are listed in :data:`IGNORED_KEYS`;
+setting one to a value other than its default warns (:class:`HParamsWarning`).
 
 Precedence of values: declared default < YAML file < Python keyword arguments < ``--set`` overrides
 (``section.key=value`` or ``key=value`` strings, as ``tools/run.py --set`` passes them).
@@ -17,7 +27,10 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
+import importlib
 import os
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -32,6 +45,10 @@ class HParamsError(ValueError):
     """A hyper-parameter file or override is invalid. The message says where and why."""
 
 
+class HParamsWarning(UserWarning):
+    """A key is set that this library accepts but does not use."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Spec:
     """Declaration of one hyper-parameter."""
@@ -40,7 +57,7 @@ class Spec:
     default: Any
     section: str
     doc: str = ""
-    choices: tuple | None = None
+    choices: tuple | str | None = None  # a tuple, or "module:NAME" of the implementing code
     check: Callable[[Any], bool] | None = None
     expect: str = ""  # human description of `check`
     nullable: bool = False
@@ -66,8 +83,18 @@ def _declare(section: str, **specs: Spec) -> None:
         _S[k] = dataclasses.replace(s, section=section)
 
 
-def S(type, default, doc="", **kw) -> Spec:  # noqa: N802 - short constructor for the table below
-    return Spec(type=type, default=default, section="", doc=doc, **kw)
+def S(type, default, doc="", section="", **kw) -> Spec:  # noqa: N802 - short constructor
+    """One key's declaration (``section`` is filled in by :func:`model_keys` or the table)."""
+    return Spec(type=type, default=default, section=section, doc=doc, **kw)
+
+
+def model_keys(**specs: Spec) -> dict[str, Spec]:
+    """Declarations of ``model`` section keys, for a model class's ``hparams_spec``."""
+    return {k: dataclasses.replace(s, section="model") for k, s in specs.items()}
+
+
+positive = _pos
+non_negative = _nonneg
 
 
 # ---------------------------------------------------------------- data
@@ -80,12 +107,10 @@ _declare(
     valid_file=S(str, None, "8-column validation file", nullable=True),
     test_file=S(str, None, "8-column test file", nullable=True),
     dataset=S(str, "ml-100k", "dataset prepared when the files above are not given",
-              choices=("ml-100k", "synthetic", "custom")),
+              choices="tf_lsrec.data.prepare:DATASET_CHOICES"),
     data_dir=S(str, None, "where prepared files live (default: cache dir / dataset)", nullable=True),
     valid_num_ngs=S(int, 4, "offline negatives per validation positive", check=_pos, expect="> 0"),
     test_num_ngs=S(int, 9, "offline negatives per test positive", check=_pos, expect="> 0"),
-    sample_rate=S(float, 1.0, "item sampling rate in preprocessing", check=lambda x: 0 < x <= 1,
-                  expect="in (0, 1]"),
     max_history=S(int, None, "truncate histories when preparing data (None = Microsoft: all)",
                   nullable=True),
     user_default=S(bool, False, "user vocab with `default_uid` -> 0 (CLSR) instead of the most "
@@ -119,99 +144,34 @@ _declare(
     enable_BN=S(bool, False, "batch normalisation in MLP hidden layers"),
     max_seq_length=S(int, 50, "history steps kept (the most recent)", check=_pos, expect="> 0"),
     min_seq_length=S(int, 1, "lines with a shorter history are skipped", check=_pos, expect="> 0"),
-    # Caser
-    T=S(int, 1, "Caser: targets per window (unused, as in Microsoft)", check=_pos, expect="> 0"),
-    L=S(int, 3, "Caser: largest horizontal filter height", check=_pos, expect="> 0"),
-    n_v=S(int, 128, "Caser: vertical filters", check=_pos, expect="> 0"),
-    n_h=S(int, 128, "Caser: horizontal filters per height", check=_pos, expect="> 0"),
-    # NCF
-    ncf_layer_sizes=S(list, [80, 40], "NCF: MLP tower sizes"),
-    # NextItNet
-    dilations=S(list, [1, 2, 4, 1, 2, 4]),
-    kernel_size=S(int, 3, check=_pos, expect="> 0"),
-    # SASRec
-    num_blocks=S(int, 2, "SASRec: causal self-attention blocks", check=_pos, expect="> 0"),
-    num_heads=S(int, 1, "SASRec: attention heads", check=_pos, expect="> 0"),
-    transformer_dropout=S(float, 0.2, "SASRec: dropout of inputs, attention and FFN",
-                          check=lambda x: 0 <= x < 1, expect="in [0, 1)"),
-    sasrec_scoring=S(str, "dot", "SASRec: <h, e_t> (paper) or the MLP head on [h ; e_t]",
-                     choices=("dot", "mlp")),
-    # CLSR
-    contrastive_loss=S(str, "triplet", "CLSR contrastive form", choices=("bpr", "triplet", "none")),
-    contrastive_loss_weight=S(float, 0.1, check=_nonneg, expect=">= 0"),
-    contrastive_pairs=S(list, [1, 2, 3, 4], "which of CLSR's four contrastive terms are on"),
-    triplet_margin=S(float, 1.0, check=_nonneg, expect=">= 0"),
-    triplet_form=S(str, "per_dimension", "per_dimension (official code) or vector (paper)",
-                   choices=("per_dimension", "vector")),
-    contrastive_length_threshold=S(int, 5, "contrastive terms only for rows longer than this",
-                                   check=_nonneg, expect=">= 0"),
-    contrastive_recent_k=S(int, 3, "short-term proxy window", check=_pos, expect="> 0"),
-    discrepancy_loss_weight=S(float, 0.01, check=_nonneg, expect=">= 0"),
-    interest_evolve=S(bool, True, "CLSR short-term query from a GRU over the history"),
-    predict_long_short=S(bool, True, "CLSR fusion input includes a GRU summary of the history"),
-    manual_alpha=S(bool, False, "fixed fusion weight instead of the gate"),
-    manual_alpha_value=S(float, 0.5, check=lambda x: 0 <= x <= 1, expect="in [0, 1]"),
-    fusion=S(str, "adaptive", "CLSR fusion", choices=("adaptive", "fixed", "concat")),
-    predict_mode=S(str, "both", "use both interests or one", choices=("both", "long", "short")),
-    sequential_model=S(str, "time4lstm", choices=("time4lstm", "gru", "lstm")),
-    fusion_time_feature=S(str, "last_column", "which time_to_now value enters the fusion gate: "
-                          "'last_column' (reference quirk: padding for short histories) or "
-                          "'last_event'", choices=("last_column", "last_event")),
-    mask_long_attention=S(bool, False, "SLi-Rec/A2SVD: mask padding in the long-term attention "
-                          "(reference does not)"),
-    # SLSRec
-    session_gap=S(float, 90.0, "SLSRec: new session when the gap is >= this", check=_pos,
-                  expect="> 0"),
-    session_gap_unit=S(str, "minutes", choices=("seconds", "minutes", "hours", "days")),
-    max_sessions=S(int, 10, check=_pos, expect="> 0"),
-    max_session_length=S(int, 20, check=_pos, expect="> 0"),
-    use_category_mask=S(bool, True),
-    use_long_term=S(bool, True),
-    use_short_term=S(bool, True),
-    # disentangled self-supervision
-    seq2seq_loss_weight=S(float, 0.0, check=_nonneg, expect=">= 0"),
-    num_intentions=S(int, 4, check=_pos, expect="> 0"),
-    intention_keep_ratio=S(float, 0.5, check=lambda x: 0 < x <= 1, expect="in (0, 1]"),
-    seq2seq_future_length=S(int, 8, "seq2seq SSL: at most this many last history steps are the "
-                            "'future' (and at most half the history)", check=_pos, expect="> 0"),
-    seq2seq_temperature=S(float, 0.1, "seq2seq SSL: InfoNCE temperature", check=_pos,
-                          expect="> 0"),
-    seq2seq_keep_by=S(str, "similarity", "seq2seq SSL: which intentions count as reliable",
-                      choices=("similarity", "weight")),
-    seq2seq_past_encoder=S(str, "gru", "seq2seq SSL: what encodes the past sub-sequence: the "
-                           "layer's own GRU, or the model's causal per-step states (GRU4Rec, "
-                           "DIEN, SASRec)", choices=("gru", "states")),
 )
 
 # ---------------------------------------------------------------- train
 _declare(
     "train",
-    init_method=S(str, "tnormal", choices=("tnormal", "uniform", "normal", "xavier_normal",
-                                           "xavier_uniform", "he_normal", "he_uniform")),
+    init_method=S(str, "tnormal", choices="tf_lsrec.layers.initializers:INIT_METHODS"),
     init_value=S(float, 0.01, check=_pos, expect="> 0"),
     embed_l2=S(float, 0.0, check=_nonneg, expect=">= 0"),
     embed_l1=S(float, 0.0, check=_nonneg, expect=">= 0"),
     layer_l2=S(float, 0.0, check=_nonneg, expect=">= 0"),
     layer_l1=S(float, 0.0, check=_nonneg, expect=">= 0"),
-    cross_l2=S(float, 0.0, check=_nonneg, expect=">= 0"),
-    cross_l1=S(float, 0.0, check=_nonneg, expect=">= 0"),
     learning_rate=S(float, 0.001, check=_pos, expect="> 0"),
-    loss=S(str, "softmax", choices=("softmax", "cross_entropy_loss", "log_loss", "square_loss")),
-    optimizer=S(str, "adam", choices=("adam", "adadelta", "adagrad", "sgd", "gd", "ftrl",
-                                      "padagrad", "pgd", "rmsprop", "lazyadam")),
+    loss=S(str, "softmax", choices="tf_lsrec.models.losses:LOSSES"),
+    optimizer=S(str, "adam", choices="tf_lsrec.models.optimizers:OPTIMIZERS"),
     epochs=S(int, 10, check=_pos, expect="> 0"),
     batch_size=S(int, 400, "instances per training batch; lines per evaluation batch",
                  check=_pos, expect="> 0"),
     eval_batch_size=S(int, None, "lines per evaluation batch (default batch_size)", nullable=True),
     EARLY_STOP=S(int, 100, "patience in epochs (0 = off)", check=_nonneg, expect=">= 0"),
-    need_sample=S(bool, True),
     train_num_ngs=S(int, 4, "in-batch negatives per training instance", check=_pos, expect="> 0"),
     is_clip_norm=S(int, 0, "clip each gradient tensor to max_grad_norm"),
     max_grad_norm=S(float, 2.0, check=_pos, expect="> 0"),
     seed=S(int, 42, "seed for initialisers, shuffling and negatives", nullable=True),
+    deterministic=S(bool, False, "two runs with the same seed are bit-identical on CPU "
+                    "(TensorFlow op determinism: slower; some GPU ops refuse to run); needs seed"),
     jit_compile=S(bool, False, "XLA-compile the train step"),
     distribute=S(str, "default", "tf.distribute strategy",
-                 choices=("default", "mirrored", "multi_worker_mirrored")),
+                 choices="tf_lsrec.models.distribute:STRATEGIES"),
     eval_metric=S(str, "group_auc", "validation metric for early stopping (higher is better)"),
 )
 
@@ -220,7 +180,6 @@ _declare(
     "info",
     show_step=S(int, 100, check=_pos, expect="> 0"),
     save_model=S(bool, True),
-    save_epoch=S(int, 1, check=_pos, expect="> 0"),
     checkpoint_steps=S(int, 0, "also checkpoint MODEL_DIR/last every N training steps, with the "
                        "position in the epoch (0 = at epoch ends only)", check=_nonneg,
                        expect=">= 0"),
@@ -236,49 +195,94 @@ _declare(
     name=S(str, None, "experiment name", nullable=True),
 )
 
-# Per-model required keys, as Microsoft's check_nn_config (docs/reference.md §3.1).
-_BASE_REQUIRED = ("item_embedding_dim", "cate_embedding_dim", "max_seq_length", "loss", "method",
-                  "user_vocab", "item_vocab", "cate_vocab")
-MODEL_ALIASES = {
-    "gru4rec": ("gru", "gru4rec"),
-    "caser": ("caser",),
-    "a2svd": ("asvd", "a2svd"),
-    "sli_rec": ("slirec", "sli_rec"),
-    "clsr": ("clsr",),
-    "slsrec": ("slsrec",),
-    "nextitnet": ("nextitnet", "next_it_net"),
-    "din": ("din",),
-    "dien": ("dien",),
-    "ncf": ("ncf",),
-    "sasrec": ("sasrec",),
+# ---------------------------------------------------------------- accepted but ignored
+# Microsoft keys this library reads from a YAML (so that Microsoft's files load unchanged) but does
+# not use. Setting one to a value other than its default warns; none is in our own yamls.
+IGNORED_KEYS: dict[str, str] = {
+    "sample_rate": "Microsoft's preprocessing option; prepare your data with the sampling applied",
+    "cross_l1": "Microsoft's xDeepFM CIN regulariser; no sequential model has that layer",
+    "cross_l2": "Microsoft's xDeepFM CIN regulariser; no sequential model has that layer",
+    "need_sample": "Microsoft's iterator switch; training always draws in-batch negatives",
+    "save_epoch": "checkpoints are written every epoch (and the best one kept)",
+    "T": "Caser's number of targets per window; unused by Microsoft's Caser too",
 }
-REQUIRED_KEYS = {
-    "gru4rec": _BASE_REQUIRED + ("hidden_size",),
-    "caser": _BASE_REQUIRED + ("user_embedding_dim", "T", "L", "n_v", "n_h", "min_seq_length"),
-    "a2svd": _BASE_REQUIRED,
-    "sli_rec": _BASE_REQUIRED + ("attention_size", "hidden_size", "att_fcn_layer_sizes"),
-    "clsr": _BASE_REQUIRED + ("attention_size", "hidden_size", "att_fcn_layer_sizes",
-                              "discrepancy_loss_weight", "contrastive_loss_weight",
-                              "is_clip_norm", "contrastive_length_threshold"),
-    "nextitnet": _BASE_REQUIRED + ("user_embedding_dim", "dilations", "kernel_size",
-                                   "min_seq_length"),
-}
-# Keys whose value is filled in by the data preparation step when not given.
-_PREPARED_KEYS = ("user_vocab", "item_vocab", "cate_vocab")
+_declare(
+    "data",
+    sample_rate=S(float, 1.0, "ignored (IGNORED_KEYS)", check=lambda x: 0 < x <= 1,
+                  expect="in (0, 1]"),
+)
+_declare("model", T=S(int, 1, "ignored (IGNORED_KEYS)", check=_pos, expect="> 0"))
+_declare(
+    "train",
+    cross_l2=S(float, 0.0, "ignored (IGNORED_KEYS)", check=_nonneg, expect=">= 0"),
+    cross_l1=S(float, 0.0, "ignored (IGNORED_KEYS)", check=_nonneg, expect=">= 0"),
+    need_sample=S(bool, True, "ignored (IGNORED_KEYS)"),
+)
+_declare("info", save_epoch=S(int, 1, "ignored (IGNORED_KEYS)", check=_pos, expect="> 0"))
+
+# Keys every model needs (Microsoft's check_nn_config); a model class adds its own in
+# `required_keys`.
+BASE_REQUIRED_KEYS = ("item_embedding_dim", "cate_embedding_dim", "max_seq_length", "loss",
+                      "method", "user_vocab", "item_vocab", "cate_vocab")
+DATA_PATH_KEYS = ("train_file", "valid_file", "test_file", "user_vocab", "item_vocab",
+                  "cate_vocab")
+# Modules (besides the model classes) that declare keys in a module-level `HPARAMS` dict.
+_KEY_MODULES = ("tf_lsrec.models.seq2seq",)
 
 
-def canonical_model_type(model_type: str) -> str:
-    """Map Microsoft / CLSR spellings (``GRU4REC``, ``Sli_rec``, ``asvd`` ...) to our model name."""
-    low = str(model_type).lower()
-    for canon, aliases in MODEL_ALIASES.items():
-        if low in aliases:
-            return canon
-    return low
+@functools.cache
+def _collected() -> tuple[dict[str, Spec], dict[str, frozenset[str]]]:
+    """All declarations: this module's table, the `_KEY_MODULES` and every registered model
+    class's ``hparams_spec``; and, per model-owned key, the models that read it."""
+    from tf_lsrec.models import MODELS, get_model_class
+
+    specs = dict(_S)
+    owners: dict[str, set[str]] = {}
+
+    def add(key: str, spec: Spec, owner: str) -> None:
+        if key in specs and specs[key] != spec:
+            raise RuntimeError(f"hyper-parameter `{key}` is declared twice, differently ({owner})")
+        specs[key] = spec
+
+    for module in _KEY_MODULES:
+        for key, spec in importlib.import_module(module).HPARAMS.items():
+            add(key, spec, module)
+    for name in MODELS:
+        for key, spec in getattr(get_model_class(name), "hparams_spec", {}).items():
+            add(key, spec, name)
+            owners.setdefault(key, set()).add(name)
+    return specs, {k: frozenset(v) for k, v in owners.items()}
+
+
+def _specs() -> dict[str, Spec]:
+    return _collected()[0]
+
+
+def choices_of(spec: Spec) -> tuple | None:
+    """``spec.choices``, with ``"module:NAME"`` resolved to the implementing code's list."""
+    if isinstance(spec.choices, str):
+        module, name = spec.choices.split(":")
+        return tuple(getattr(importlib.import_module(module), name))
+    return spec.choices
+
+
+def required_keys(model_type: str) -> tuple[str, ...]:
+    """The keys ``model_type`` cannot run without: the common ones and its class's own."""
+    from tf_lsrec.models import get_model_class
+
+    own = getattr(get_model_class(model_type), "required_keys", ())
+    return BASE_REQUIRED_KEYS + tuple(k for k in own if k not in BASE_REQUIRED_KEYS)
+
+
+def default_value(key: str) -> Any:
+    """The declared default of ``key`` (a copy for lists)."""
+    value = (_S[key] if key in _S else _specs()[key]).default
+    return list(value) if isinstance(value, list) else value
 
 
 def declared_keys() -> dict[str, Spec]:
     """All declared hyper-parameters, by name."""
-    return dict(_S)
+    return dict(_specs())
 
 
 class HParams:
@@ -327,7 +331,7 @@ class HParams:
     def to_yaml(self) -> str:
         sections: dict[str, dict[str, Any]] = {s: {} for s in SECTIONS}
         for key, value in self._values.items():
-            sections[_S[key].section][key] = value
+            sections[_specs()[key].section][key] = value
         return yaml.safe_dump(sections, sort_keys=False, default_flow_style=None)
 
     def save_yaml(self, path: str) -> None:
@@ -338,7 +342,7 @@ class HParams:
 
 
 def _unknown_key_message(key: str, source: str) -> str:
-    close = difflib.get_close_matches(key, list(_S), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(key, list(_specs()), n=1, cutoff=0.6)
     hint = f"; did you mean `{close[0]}`?" if close else ""
     return f"{source}: unknown hyper-parameter `{key}`{hint}"
 
@@ -350,9 +354,10 @@ def _type_name(t) -> str:
 
 
 def _validate(key: str, value: Any, source: str) -> Any:
-    if key not in _S:
+    specs = _specs()
+    if key not in specs:
         raise HParamsError(_unknown_key_message(key, source))
-    spec = _S[key]
+    spec = specs[key]
     where = f"{source}: `{key}` (section `{spec.section}`)"
     if value is None:
         if spec.nullable:
@@ -371,8 +376,11 @@ def _validate(key: str, value: Any, source: str) -> Any:
         raise HParamsError(
             f"{where} = {value!r} has type {type(value).__name__}; expected {_type_name(t)}"
         )
-    if spec.choices is not None and value not in spec.choices:
-        raise HParamsError(f"{where} = {value!r}; expected one of {list(spec.choices)}")
+    choices = choices_of(spec)
+    if choices is not None and value not in choices:
+        close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise HParamsError(f"{where} = {value!r}; expected one of {list(choices)}{hint}")
     if spec.check is not None and not spec.check(value):
         raise HParamsError(f"{where} = {value!r} is out of range; expected {spec.expect}")
     return value
@@ -413,9 +421,11 @@ def parse_override(text: str) -> tuple[str, Any]:
             raise HParamsError(
                 f"--set {text!r}: unknown section `{section}`; expected one of {list(SECTIONS)}"
             )
-        if key in _S and _S[key].section != section:
+        specs = _specs()
+        if key in specs and specs[key].section != section:
             raise HParamsError(
-                f"--set {text!r}: `{key}` belongs to section `{_S[key].section}`, not `{section}`"
+                f"--set {text!r}: `{key}` belongs to section `{specs[key].section}`, not "
+                f"`{section}`"
             )
     try:
         value = load_yaml(raw)
@@ -443,7 +453,7 @@ def prepare_hparams(
         FileNotFoundError: the YAML file does not exist.
         HParamsError: unknown key, wrong type, out-of-range or missing value.
     """
-    values = {k: s.default for k, s in _S.items()}
+    values = {k: default_value(k) for k in _specs()}
     source = "<defaults>"
     if yaml_file is not None:
         source = str(yaml_file)
@@ -459,28 +469,70 @@ def prepare_hparams(
     for text in overrides:
         key, value = parse_override(text)
         values[key] = _validate(key, value, f"--set {text!r}")
+    from tf_lsrec.models import MODELS, canonical_model_type, unknown_model_message
+
     if values.get("model_type") is None:
-        raise HParamsError(f"{source}: `model_type` (section `model`) must be set")
+        raise HParamsError(
+            f"{source}: `model_type` (section `model`) must be set; expected one of "
+            f"{sorted(MODELS)}"
+        )
     values["model_type"] = canonical_model_type(values["model_type"])
+    if values["model_type"] not in MODELS:
+        raise HParamsError(f"{source}: `model_type` (section `model`): "
+                           + unknown_model_message(values["model_type"]))
     hp = HParams(values, source)
     _check_consistency(hp, source)
     check_limits(hp, source, _S, HParamsError)
+    _warn_unused(hp, source)
     if check_required:
         check_required_keys(hp)
     return hp
 
 
-def check_required_keys(hp: HParams) -> None:
-    """Raise if a key the model type needs is unset (Microsoft's ``check_nn_config``)."""
-    for key in REQUIRED_KEYS.get(hp.model_type, ()):
+def _warn_unused(hp: HParams, source: str) -> None:
+    """Warn for ignored Microsoft keys and other models' keys set to a non-default value."""
+    owners = _collected()[1]
+    for key, value in hp.values().items():
+        if value == default_value(key):
+            continue
+        if key in IGNORED_KEYS:
+            warnings.warn(
+                f"{source}: `{key}` = {value!r} is accepted for Microsoft compatibility but "
+                f"ignored: {IGNORED_KEYS[key]}",
+                HParamsWarning,
+                stacklevel=3,
+            )
+        elif key in owners and hp.model_type not in owners[key]:
+            warnings.warn(
+                f"{source}: `{key}` = {value!r} is read by {sorted(owners[key])} only; "
+                f"model_type `{hp.model_type}` ignores it",
+                HParamsWarning,
+                stacklevel=3,
+            )
+
+
+def check_required_keys(hp: HParams, data_paths: Any = None) -> None:
+    """Raise if a key the model type needs is unset (Microsoft's ``check_nn_config``).
+
+    ``data_paths``: the prepared ``DataPaths`` (``tools/run.py``); the data file and vocab keys
+    are then taken as given by it instead of by ``hp``.
+    """
+    for key in required_keys(hp.model_type):
+        if data_paths is not None and key in DATA_PATH_KEYS:
+            continue
         if hp.get(key) is None:
             raise HParamsError(
-                f"{hp._source}: `{key}` (section `{_S[key].section}`) must be set for "
+                f"{hp._source}: `{key}` (section `{_specs()[key].section}`) must be set for "
                 f"model_type `{hp.model_type}`"
             )
 
 
 def _check_consistency(hp: HParams, source: str) -> None:
+    if hp.deterministic and hp.seed is None:
+        raise HParamsError(
+            f"{source}: `deterministic: true` (section `train`) needs a `seed` (section `train`); "
+            "got null"
+        )
     longest = max(len(hp.layer_sizes), len(hp.att_fcn_layer_sizes))
     if len(hp.activation) < longest:
         raise HParamsError(
@@ -499,7 +551,3 @@ def _check_consistency(hp: HParams, source: str) -> None:
             check_metric_specs(hp.get(key) or [], key)
         except ValueError as e:
             raise HParamsError(f"{source}: {e}") from None
-    bad = [p for p in hp.contrastive_pairs if p not in (1, 2, 3, 4)]
-    if bad:
-        raise HParamsError(f"{source}: `contrastive_pairs` = {hp.contrastive_pairs}; entries must "
-                           "be among 1, 2, 3, 4")

@@ -7,6 +7,10 @@ Runs ``tools/run.py --yaml hparams/<model>.yaml --set train.seed=<seed> ...`` fo
 separate processes, one after another), keeps each run's ``results.json`` under ``--out``, and writes
 ``--out/summary.md`` and ``--out/summary.json``. Runs whose ``results.json`` already exists are
 reused, so an interrupted comparison resumes. ``--table-only`` aggregates existing results.
+
+Each run's ``results.json`` records its commit, library versions, data hashes and command
+(``provenance``); the summary records this command's own provenance and the commits of the runs
+it aggregates, and warns when they come from more than one commit or from a dirty tree.
 """
 
 from __future__ import annotations
@@ -87,7 +91,21 @@ def summarize(out: str, metrics: list[str]) -> tuple[str, dict]:
     return "\n".join(lines), summary
 
 
+def run_commits(out: str) -> list[dict]:
+    """Distinct ``{"commit", "dirty"}`` of the runs under ``out`` (``None`` for runs written
+    before results.json recorded them)."""
+    seen = []
+    for path in sorted(glob.glob(os.path.join(out, "*", "results.json"))):
+        with open(path) as f:
+            git = json.load(f).get("provenance", {}).get("git", {})
+        state = {"commit": git.get("commit"), "dirty": git.get("dirty")}
+        if state not in seen:
+            seen.append(state)
+    return seen
+
+
 def main(argv=None) -> None:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     if not args.table_only:
@@ -97,7 +115,19 @@ def main(argv=None) -> None:
                 run_one(model, seed, args.set, args.out)
     table, summary = summarize(args.out, args.metrics)
     from tf_lsrec.utils.files import atomic_write_text
+    from tf_lsrec.utils.provenance import run_provenance
 
+    commits = run_commits(args.out)
+    code = ", ".join(f"{c['commit'] or 'unknown'}{' (dirty)' if c['dirty'] else ''}"
+                     for c in commits)
+    if len(commits) != 1 or commits[0]["commit"] is None or commits[0]["dirty"]:
+        print(f"WARNING: the runs do not all come from one clean commit: {code}", file=sys.stderr)
+    table = f"Runs from commit {code}.\n\n{table}"
+    summary = {
+        "models": summary,
+        "run_commits": commits,
+        "provenance": run_provenance(argv=argv, script="tools/compare.py"),
+    }
     atomic_write_text(os.path.join(args.out, "summary.md"), table + "\n")
     atomic_write_text(os.path.join(args.out, "summary.json"), json.dumps(summary, indent=1))
     print(table)

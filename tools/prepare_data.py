@@ -22,20 +22,27 @@ import sys
 
 from tf_lsrec.data.interactions import read_interactions
 from tf_lsrec.data.paths import DataPaths
-from tf_lsrec.data.prepare import prepare_dataset
+from tf_lsrec.data.prepare import DATASETS, prepare_dataset
 from tf_lsrec.data.prepared_set import prepared_directory
 from tf_lsrec.data.sequential import MANIFEST_NAME, write_sequential_files
+from tf_lsrec.hparams import default_value
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--dataset", choices=("ml-100k", "synthetic"), default="ml-100k")
-    p.add_argument("--interactions", type=int, default=100_000, help="synthetic size")
+    # defaults: the `data` hyper-parameters' declared defaults (tf_lsrec/hparams.py)
+    p.add_argument("--dataset", choices=DATASETS, default=default_value("dataset"))
+    p.add_argument(
+        "--interactions",
+        type=int,
+        default=default_value("synthetic_interactions"),
+        help="synthetic size",
+    )
     p.add_argument("--out", help="output directory (default: the cache's prepared/<name>)")
-    p.add_argument("--valid-ngs", type=int, default=4)
-    p.add_argument("--test-ngs", type=int, default=9)
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--max-history", type=int, default=None)
+    p.add_argument("--valid-ngs", type=int, default=default_value("valid_num_ngs"))
+    p.add_argument("--test-ngs", type=int, default=default_value("test_num_ngs"))
+    p.add_argument("--seed", type=int, default=default_value("seed"))
+    p.add_argument("--max-history", type=int, default=default_value("max_history"))
     p.add_argument("--user-default", action="store_true", help="CLSR user vocab: default_uid -> 0")
     p.add_argument("--input", help="your own interactions file (CSV / TSV / Parquet)")
     p.add_argument("--user-col", default="user")

@@ -5,8 +5,13 @@
     python tools/run.py --yaml hparams/gru4rec.yaml --export exports/
 
 Without data paths in the YAML, the dataset named by ``data.dataset`` (default ml-100k) is prepared
-into the cache on first use. Writes ``hparams.yaml`` (resolved), ``training_log.csv`` and
-``results.json`` into the run directory and prints the test metrics as a table.
+into the cache on first use; the prepared paths are passed to the model, the data pipeline and the
+export explicitly (the hyper-parameters are not changed). Writes ``hparams.yaml`` (resolved, data
+paths included), ``training_log.csv`` and ``results.json`` into the run directory and prints the
+test metrics as a table. ``results.json`` records where the numbers come from (``provenance``:
+git commit and dirty flag, library versions, sha256 of the data files and vocabs, the command;
+see ``tf_lsrec/utils/provenance.py``). ``train.deterministic=true`` makes two runs with the same
+seed bit-identical on CPU.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import shlex
 import sys
 import time
 
@@ -53,58 +59,65 @@ def format_table(rows: dict[str, dict[str, float]]) -> str:
 
 
 def main(argv=None) -> dict:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
     import tensorflow as tf
 
     import tf_lsrec
     from tf_lsrec.data.prepare import prepare_data
     from tf_lsrec.hparams import check_required_keys, prepare_hparams
+    from tf_lsrec.io.lookup import VocabLookup
+    from tf_lsrec.io.pipeline import SequentialData
     from tf_lsrec.models import get_model_class
     from tf_lsrec.models.distribute import strategy_from_hparams
     from tf_lsrec.utils.files import atomic_write_text
+    from tf_lsrec.utils.provenance import run_provenance
     from tf_lsrec.utils.run_dir import check_rerun
 
     hp = prepare_hparams(args.yaml, overrides=args.set)
     t0 = time.time()
-    paths = prepare_data(hp)
-    hp.update(**paths.as_hparams())
+    paths = prepare_data(hp)  # returned, not written into `hp`: passed on explicitly below
     prepare_seconds = time.time() - t0
-    check_required_keys(hp)
+    check_required_keys(hp, data_paths=paths)
 
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     run_dir = args.run_dir or hp.run_dir or os.path.join("runs", f"{hp.model_type}-{stamp}")
     os.makedirs(run_dir, exist_ok=True)
-    hp.update(run_dir=run_dir)
-    if not hp.MODEL_DIR:
-        hp.update(MODEL_DIR=os.path.join(run_dir, "model"))
+    outputs = {"run_dir": run_dir, "MODEL_DIR": hp.MODEL_DIR or os.path.join(run_dir, "model")}
     if hp.write_tfevents and not hp.SUMMARIES_DIR:
-        hp.update(SUMMARIES_DIR=os.path.join(run_dir, "summaries"))
-    check_rerun(run_dir, hp)  # a different run's checkpoint: refuse before writing anything
-    hp.save_yaml(os.path.join(run_dir, "hparams.yaml"))
+        outputs["SUMMARIES_DIR"] = os.path.join(run_dir, "summaries")
+    hp = hp.replace(**outputs)
+    # the record of this run: what was used, data paths included (rerunnable as it is)
+    record = hp.replace(**paths.as_hparams())
+    check_rerun(run_dir, record)  # a different run's checkpoint: refuse before writing anything
+    record.save_yaml(os.path.join(run_dir, "hparams.yaml"))
 
     with strategy_from_hparams(hp).scope():  # `distribute`: variables mirrored over replicas
-        model = get_model_class(hp.model_type)(hp)
+        lookup = VocabLookup.from_files(paths.user_vocab, paths.item_vocab, paths.cate_vocab)
+        model = get_model_class(hp.model_type)(hp, data=SequentialData(hp, lookup))
     fit_seconds = 0.0
     if not args.only_test:
         t0 = time.time()
-        model.fit(hp.train_file, hp.valid_file, valid_num_ngs=hp.valid_num_ngs,
+        model.fit(paths.train_file, paths.valid_file, valid_num_ngs=hp.valid_num_ngs,
                   eval_metric=hp.eval_metric)
         fit_seconds = time.time() - t0
     best = os.path.join(hp.MODEL_DIR, "best_model")
     if os.path.exists(best + ".index"):
         model.load_model(best)
     t0 = time.time()
-    valid = model.run_eval(hp.valid_file, hp.valid_num_ngs)
-    test = model.run_eval(hp.test_file, hp.test_num_ngs)
+    valid = model.run_eval(paths.valid_file, hp.valid_num_ngs)
+    test = model.run_eval(paths.test_file, hp.test_num_ngs)
     eval_seconds = time.time() - t0
 
     results = {
         "model": hp.model_type,
         "yaml": args.yaml,
         "overrides": args.set,
-        "command": " ".join([os.path.basename(sys.executable), "tools/run.py", *sys.argv[1:]]),
+        "command": " ".join(
+            shlex.quote(a) for a in [os.path.basename(sys.executable), "tools/run.py", *argv]
+        ),
         "best_epoch": getattr(model, "best_epoch", None),
-        "epochs_run": len(getattr(model, "history", None) or []),
+        "epochs_run": len(getattr(model, "eval_history", None) or []),
         "valid_metrics": valid,
         "test_metrics": test,
         "timings": {"prepare_seconds": prepare_seconds, "fit_seconds": fit_seconds,
@@ -113,6 +126,7 @@ def main(argv=None) -> dict:
         "hparams": hp.values(),
         "versions": {"tf_lsrec": tf_lsrec.__version__, "tensorflow": tf.__version__,
                      "python": platform.python_version()},
+        "provenance": run_provenance(paths.as_hparams(), argv, "tools/run.py"),
     }
     results_path = os.path.join(run_dir, "results.json")
     # results first: an export that fails (full disk, ...) must not lose the test metrics
@@ -120,10 +134,12 @@ def main(argv=None) -> dict:
     if args.export:
         from tf_lsrec.serving import export
 
-        results["export_dir"] = export(model, args.export, jit_compile=args.jit_compile)
+        results["export_dir"] = export(
+            model, args.export, jit_compile=args.jit_compile, data_paths=paths
+        )
         atomic_write_text(results_path, json.dumps(results, indent=1, default=str))
     print()
-    print(f"{hp.model_type} on {os.path.dirname(hp.test_file)} (run dir {run_dir})")
+    print(f"{hp.model_type} on {os.path.dirname(paths.test_file)} (run dir {run_dir})")
     print(format_table({"valid": valid, "test": test}))
     return results
 

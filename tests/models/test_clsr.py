@@ -283,7 +283,7 @@ def test_time4lstm_reads_the_two_time_features(make_hparams):
 def test_invalid_configurations_name_the_key(make_hparams):
     with pytest.raises(ValueError, match="`hidden_size` must be 24"):
         CLSRModel(make_hparams("clsr", hidden_size=40))
-    with pytest.raises(ValueError, match="`contrastive_pairs` = \\[1, 5\\]"):
+    with pytest.raises(ValueError, match="`contrastive_pairs` \\(section `model`\\) = \\[1, 5\\]"):
         CLSRModel(make_hparams("clsr", contrastive_pairs=[1, 5]))
 
 

@@ -22,16 +22,23 @@ from tf_lsrec.data.prepared_set import prepared_directory
 from tf_lsrec.data.sequential import write_sequential_files
 from tf_lsrec.data.synthetic import SyntheticConfig, generate_interactions
 from tf_lsrec.data.vocab import build_vocabs
+from tf_lsrec.hparams import default_value
 from tf_lsrec.utils.files import atomic_write_text, cache_dir
 
 log = logging.getLogger(__name__)
 
 MARKER_NAME = "_COMPLETE"
-DEFAULT_DATA_SEED = 42
+DEFAULT_DATA_SEED = default_value("seed")
+"""The data seed when the ``seed`` hyper-parameter is ``None`` (unseeded training)."""
 DATASETS = ("ml-100k", "synthetic")
+DATASET_CHOICES = (*DATASETS, "custom")
+"""Values of the ``dataset`` hyper-parameter: a dataset prepared here, or ``custom`` (your files)."""
 
 
 def _get(hparams: Any, key: str, default: Any = None) -> Any:
+    """``hparams[key]`` (an ``HParams`` or a mapping); a missing key is its declared default."""
+    if default is None:
+        default = default_value(key)
     if isinstance(hparams, Mapping):
         return hparams.get(key, default)
     getter = getattr(hparams, "get", None)
@@ -43,13 +50,13 @@ def _get(hparams: Any, key: str, default: Any = None) -> Any:
 def _settings(hparams: Any) -> dict[str, Any]:
     seed = _get(hparams, "seed")
     return {
-        "dataset": _get(hparams, "dataset", "ml-100k"),
-        "valid_num_ngs": int(_get(hparams, "valid_num_ngs", 4)),
-        "test_num_ngs": int(_get(hparams, "test_num_ngs", 9)),
+        "dataset": _get(hparams, "dataset"),
+        "valid_num_ngs": int(_get(hparams, "valid_num_ngs")),
+        "test_num_ngs": int(_get(hparams, "test_num_ngs")),
         "seed": DEFAULT_DATA_SEED if seed is None else int(seed),
         "max_history": _get(hparams, "max_history"),
-        "user_default": bool(_get(hparams, "user_default", False)),
-        "synthetic_interactions": int(_get(hparams, "synthetic_interactions", 100_000)),
+        "user_default": bool(_get(hparams, "user_default")),
+        "synthetic_interactions": int(_get(hparams, "synthetic_interactions")),
     }
 
 
@@ -173,7 +180,7 @@ def prepare_data(hparams: Any, progress: bool = False) -> DataPaths:
                 tmp["user_vocab"],
                 tmp["item_vocab"],
                 tmp["cate_vocab"],
-                user_default=bool(_get(hparams, "user_default", False)),
+                user_default=bool(_get(hparams, "user_default")),
             )
             for k in targets:
                 if k not in built:

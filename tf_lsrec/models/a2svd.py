@@ -14,10 +14,14 @@ import tensorflow as tf
 
 from tf_lsrec.layers.attention import PlainAttention
 from tf_lsrec.models.base import SequentialModel
+from tf_lsrec.models.blocks import LONG_ATTENTION_KEYS
 
 
 class A2SVDModel(SequentialModel):
     """An attentive sum of the history embeddings is the user vector."""
+
+    hparams_spec = LONG_ATTENTION_KEYS
+    required_keys = ("attention_size",)
 
     def __init__(self, hparams, iterator_creator=None, seed=None, **kwargs):
         super().__init__(hparams, iterator_creator, seed=seed, **kwargs)

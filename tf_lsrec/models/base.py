@@ -62,6 +62,8 @@ class SequentialModel(tfrs.Model):
         # exists (the golden values in tests/models/golden.json depend on it).
         if self.seed is not None:
             keras.utils.set_random_seed(self.seed)
+        if hparams.deterministic:  # process-wide; the pipeline's shuffles/negatives are seeded
+            tf.config.experimental.enable_op_determinism()
         self.data = data if data is not None else SequentialData(hparams)
         sizes = self.data.vocab_sizes
         self.initializer = get_initializer(hparams.init_method, hparams.init_value, seed=self.seed)

@@ -1,8 +1,41 @@
-"""Small building blocks shared by several encoders (DIN, DIEN, SLi-Rec, CLSR)."""
+"""Small building blocks shared by several encoders (DIN, DIEN, SLi-Rec, CLSR), and the
+hyper-parameters that several models read (each model's ``hparams_spec`` includes them)."""
 
 from __future__ import annotations
 
 import tensorflow as tf
+
+from tf_lsrec.hparams import S, model_keys, non_negative
+from tf_lsrec.layers.contrastive import CONTRASTIVE_LOSSES, PAIRS, TRIPLET_FORMS
+
+TIME_FEATURE_MODES = ("last_column", "last_event")
+"""Modes of :func:`last_time_to_now` (``fusion_time_feature``)."""
+
+FUSION_TIME_KEYS = model_keys(
+    fusion_time_feature=S(str, "last_column", "which time_to_now value enters the fusion gate: "
+                          "'last_column' (reference quirk: padding for short histories) or "
+                          "'last_event'", choices=TIME_FEATURE_MODES),
+)  # fmt: skip
+"""SLi-Rec and CLSR."""
+
+LONG_ATTENTION_KEYS = model_keys(
+    mask_long_attention=S(bool, False, "SLi-Rec/A2SVD: mask padding in the long-term attention "
+                          "(reference does not)"),
+)  # fmt: skip
+"""SLi-Rec and A2SVD."""
+
+CONTRASTIVE_KEYS = model_keys(
+    contrastive_loss=S(str, "triplet", "CLSR contrastive form; none = off",
+                       choices=(*CONTRASTIVE_LOSSES, "none")),
+    contrastive_loss_weight=S(float, 0.1, check=non_negative, expect=">= 0"),
+    contrastive_pairs=S(list, list(PAIRS), "which of CLSR's four contrastive terms are on",
+                        check=lambda ps: all(p in PAIRS for p in ps),
+                        expect=f"entries among {list(PAIRS)}"),
+    triplet_margin=S(float, 1.0, check=non_negative, expect=">= 0"),
+    triplet_form=S(str, "per_dimension", "per_dimension (official code) or vector (paper)",
+                   choices=TRIPLET_FORMS),
+)  # fmt: skip
+"""CLSR and SLSRec."""
 
 
 def masked_sum(x: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:

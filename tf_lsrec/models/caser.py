@@ -22,6 +22,7 @@ from typing import Any
 import tensorflow as tf
 import tf_keras as keras
 
+from tf_lsrec.hparams import S, model_keys, positive
 from tf_lsrec.layers.initializers import fresh_initializer
 from tf_lsrec.models.base import SequentialModel
 
@@ -89,6 +90,13 @@ class CaserConvolutions(keras.layers.Layer):
 
 class CaserModel(SequentialModel):
     """Convolutional sequence embedding of the item and category histories."""
+
+    hparams_spec = model_keys(
+        L=S(int, 3, "Caser: largest horizontal filter height", check=positive, expect="> 0"),
+        n_v=S(int, 128, "Caser: vertical filters", check=positive, expect="> 0"),
+        n_h=S(int, 128, "Caser: horizontal filters per height", check=positive, expect="> 0"),
+    )
+    required_keys = ("user_embedding_dim", "L", "n_v", "n_h", "min_seq_length")
 
     def __init__(self, hparams, iterator_creator=None, seed=None, **kwargs):
         super().__init__(hparams, iterator_creator, seed=seed, **kwargs)

@@ -31,13 +31,19 @@ import numpy as np
 import tensorflow as tf
 
 from tf_lsrec.evaluation.metrics import evaluate
+from tf_lsrec.hparams import S, model_keys, non_negative, positive
 from tf_lsrec.layers.contrastive import PAIRS, CLSRContrastiveLoss
 from tf_lsrec.layers.discrepancy import unique_user_rows
-from tf_lsrec.layers.fusion import FusionGate
+from tf_lsrec.layers.fusion import FUSION_MODES, FusionGate
 from tf_lsrec.layers.interest_proxy import InterestProxy
 from tf_lsrec.layers.sequence_encoder import SequenceEncoder
 from tf_lsrec.models.base import SequentialModel
-from tf_lsrec.models.blocks import last_time_to_now, require_hidden_size_of_history
+from tf_lsrec.models.blocks import (
+    CONTRASTIVE_KEYS,
+    FUSION_TIME_KEYS,
+    last_time_to_now,
+    require_hidden_size_of_history,
+)
 from tf_lsrec.models.objectives import CLSRContrastiveObjective, DiscrepancyObjective
 from tf_lsrec.utils.files import atomic_path
 
@@ -68,6 +74,30 @@ class CLSRModel(SequentialModel):
     (``[B, 1]``; ``[B, 0]`` for concat), and the four contrastive inputs ``long_interest``,
     ``short_interest``, ``long_proxy``, ``short_proxy`` (``[B, Dh]`` each; absent when unused).
     """
+
+    hparams_spec = {
+        **CONTRASTIVE_KEYS,
+        **FUSION_TIME_KEYS,
+        **model_keys(
+            contrastive_length_threshold=S(int, 5, "contrastive terms only for rows longer than "
+                                           "this", check=non_negative, expect=">= 0"),
+            contrastive_recent_k=S(int, 3, "short-term proxy window", check=positive,
+                                   expect="> 0"),
+            discrepancy_loss_weight=S(float, 0.01, check=non_negative, expect=">= 0"),
+            interest_evolve=S(bool, True, "short-term query from a GRU over the history"),
+            predict_long_short=S(bool, True, "fusion input includes a GRU summary of the history"),
+            manual_alpha=S(bool, False, "fixed fusion weight instead of the gate"),
+            manual_alpha_value=S(float, 0.5, check=lambda x: 0 <= x <= 1, expect="in [0, 1]"),
+            fusion=S(str, "adaptive", "how the two interests are fused", choices=FUSION_MODES),
+            predict_mode=S(str, "both", "use both interests or one",
+                           choices=("both", "long", "short")),
+            sequential_model=S(str, "time4lstm", "short-term encoder cell",
+                               choices=("time4lstm", "gru", "lstm")),
+        ),
+    }  # fmt: skip
+    required_keys = ("hidden_size", "att_fcn_layer_sizes", "user_embedding_dim",
+                     "discrepancy_loss_weight", "contrastive_loss_weight", "is_clip_norm",
+                     "contrastive_length_threshold")  # fmt: skip
 
     def __init__(self, hparams, iterator_creator=None, seed=None, **kwargs):
         super().__init__(hparams, iterator_creator, seed=seed, **kwargs)

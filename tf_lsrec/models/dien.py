@@ -25,6 +25,8 @@ from tf_lsrec.models.blocks import masked_sum
 class DIENModel(SequentialModel):
     """Interest extraction (GRU) then attention-driven interest evolution (AUGRU)."""
 
+    required_keys = ("hidden_size", "att_fcn_layer_sizes")
+
     def __init__(self, hparams, iterator_creator=None, seed=None, **kwargs):
         super().__init__(hparams, iterator_creator, seed=seed, **kwargs)
         self.interest_gru = SequenceEncoder("gru", hparams.hidden_size, name="interest_gru")

@@ -17,6 +17,8 @@ from tf_lsrec.models.blocks import masked_sum
 class DINModel(SequentialModel):
     """Target-attentive pooling of the history plus its plain masked sum."""
 
+    required_keys = ("att_fcn_layer_sizes",)
+
     def __init__(self, hparams, iterator_creator=None, seed=None, **kwargs):
         super().__init__(hparams, iterator_creator, seed=seed, **kwargs)
         self.attention = self.attention_pooling("din_attention")

@@ -15,6 +15,8 @@ from tf_lsrec.models.base import SequentialModel
 class GRU4RecModel(SequentialModel):
     """A GRU over the history; its last state is the user representation."""
 
+    required_keys = ("hidden_size",)
+
     def __init__(self, hparams, iterator_creator=None, seed=None, **kwargs):
         super().__init__(hparams, iterator_creator, seed=seed, **kwargs)
         self.rnn = SequenceEncoder("gru", hparams.hidden_size, name="gru")

@@ -92,6 +92,10 @@ class SquareLoss(_SelfReducingLoss):
         return tf.sqrt(tf.reduce_mean(tf.square(p - tf.cast(y_true, tf.float32))))
 
 
+LOSSES = ("softmax", "cross_entropy_loss", "log_loss", "square_loss")
+"""Names accepted by :func:`make_data_loss` (the ``loss`` hyper-parameter)."""
+
+
 def make_data_loss(name: str, group_size: int) -> keras.losses.Loss:
     """The data loss named by the ``loss`` hyper-parameter."""
     if name == "softmax":
@@ -102,7 +106,4 @@ def make_data_loss(name: str, group_size: int) -> keras.losses.Loss:
         return TF1LogLoss()
     if name == "square_loss":
         return SquareLoss()
-    raise ValueError(
-        f"loss `{name}` is not supported; expected softmax, cross_entropy_loss, log_loss or "
-        "square_loss"
-    )
+    raise ValueError(f"loss `{name}` is not supported; expected one of {list(LOSSES)}")

@@ -19,15 +19,19 @@ from __future__ import annotations
 import tensorflow as tf
 import tf_keras as keras
 
+from tf_lsrec.hparams import S, model_keys
 from tf_lsrec.layers.initializers import fresh_initializer
 from tf_lsrec.layers.mlp import MLP
 from tf_lsrec.models.base import SequentialModel
 
-NCF_LAYER_SIZES = (80, 40)
-
 
 class NCFModel(SequentialModel):
     """Generalised matrix factorisation + an MLP tower on user and target-item ids."""
+
+    hparams_spec = model_keys(
+        ncf_layer_sizes=S(list, [80, 40], "NCF: MLP tower sizes (the official code's)"),
+    )
+    required_keys = ("user_embedding_dim", "ncf_layer_sizes")
 
     def __init__(self, hparams, iterator_creator=None, seed=None, **kwargs):
         super().__init__(hparams, iterator_creator, seed=seed, **kwargs)
@@ -36,8 +40,7 @@ class NCFModel(SequentialModel):
         self.user_mlp = self._embedding(sizes["user"], dim, "user_mlp")
         self.item_gmf = self._embedding(sizes["item"], dim, "item_gmf")
         self.item_mlp = self._embedding(sizes["item"], dim, "item_mlp")
-        # `ncf_layer_sizes` is not a declared hyper-parameter yet: the reference default is used
-        layer_sizes = list(getattr(hparams, "ncf_layer_sizes", NCF_LAYER_SIZES))
+        layer_sizes = list(hparams.ncf_layer_sizes)
         xavier = keras.initializers.GlorotUniform(seed=self.seed)
         self.tower = MLP(
             layer_sizes, "relu", output_units=None, kernel_initializer=xavier, name="ncf_mlp"

@@ -29,6 +29,7 @@ from typing import Any
 import tensorflow as tf
 import tf_keras as keras
 
+from tf_lsrec.hparams import S, model_keys, positive
 from tf_lsrec.layers.initializers import fresh_initializer
 from tf_lsrec.models.base import SequentialModel
 
@@ -94,6 +95,12 @@ class NextItNetBlock(keras.layers.Layer):
 
 class NextItNetModel(SequentialModel):
     """Stacked dilated causal residual blocks; the last real step's output is the user vector."""
+
+    hparams_spec = model_keys(
+        dilations=S(list, [1, 2, 4, 1, 2, 4], "NextItNet: dilation of each residual block"),
+        kernel_size=S(int, 3, "NextItNet: causal convolution width", check=positive, expect="> 0"),
+    )
+    required_keys = ("user_embedding_dim", "dilations", "kernel_size", "min_seq_length")
 
     def __init__(self, hparams, iterator_creator=None, seed=None, **kwargs):
         super().__init__(hparams, iterator_creator, seed=seed, **kwargs)

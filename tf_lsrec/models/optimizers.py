@@ -15,6 +15,20 @@ import tf_keras as keras
 
 log = logging.getLogger(__name__)
 
+OPTIMIZERS = (
+    "adam",
+    "adadelta",
+    "adagrad",
+    "sgd",
+    "gd",
+    "ftrl",
+    "padagrad",
+    "pgd",
+    "rmsprop",
+    "lazyadam",
+)
+"""Names accepted by :func:`make_optimizer` (the ``optimizer`` hyper-parameter)."""
+
 
 def make_optimizer(hparams) -> keras.optimizers.Optimizer:
     """Build the optimiser named by ``hparams.optimizer`` with ``learning_rate`` and clipping."""

@@ -33,11 +33,13 @@ A model switches it on with ``seq2seq_loss_weight > 0``; the weighted term is re
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import tensorflow as tf
 import tf_keras as keras
 
+from tf_lsrec.hparams import S, model_keys, non_negative, positive
 from tf_lsrec.layers.intentions import (
     KEEP_BY,
     IntentionEncoder,
@@ -123,8 +125,9 @@ class Seq2SeqSelfSupervision(keras.layers.Layer):
       past_units: GRU units (default: the step dimension ``D``).
       dedupe: compute the loss on one row per distinct history (:func:`first_occurrences`;
         training batches repeat each history ``train_num_ngs + 1`` times). The result is the
-        loss over distinct histories; it needs dynamic shapes, so ``from_hparams`` turns it off
-        under ``jit_compile``. Off: all rows, copies excluded as each other's negatives.
+        loss over distinct histories; it needs dynamic shapes, so XLA cannot compile it (the
+        ``seq2seq_dedupe`` hyper-parameter must be off under ``jit_compile``; ``from_hparams``
+        says so). Off: all rows, copies excluded as each other's negatives.
 
     Call args:
       batch: the ``tf_lsrec.io`` batch dict (reads ``mask``, ``item_history``, ``sample_weight``).
@@ -219,9 +222,17 @@ class Seq2SeqSelfSupervision(keras.layers.Layer):
             temperature=hparams.seq2seq_temperature,
             keep_by=hparams.seq2seq_keep_by,
             past_encoder=hparams.seq2seq_past_encoder,
-            dedupe=not hparams.jit_compile,
+            dedupe=hparams.seq2seq_dedupe,
             name="seq2seq_ssl",
         )
+        if kwargs["dedupe"] and hparams.jit_compile and "dedupe" not in overrides:
+            raise ValueError(
+                "hyper-parameters `jit_compile: true` (train) and `seq2seq_dedupe: true` "
+                "(model, the default) cannot be combined: deduplicating the histories needs "
+                "dynamic shapes, which XLA does not compile. Set `seq2seq_dedupe: false` (every "
+                "row takes part, copies excluded as negatives: a different loss value) or "
+                "`jit_compile: false`."
+            )
         kwargs.update(overrides)
         layer = cls(**kwargs)
         dim = hparams.item_embedding_dim + hparams.cate_embedding_dim
@@ -350,4 +361,30 @@ class Seq2SeqSelfSupervision(keras.layers.Layer):
             "past_units": self.past_units,
             "dedupe": self.dedupe,
         }
+
+
+def _default(arg: str) -> Any:
+    return inspect.signature(Seq2SeqSelfSupervision.__init__).parameters[arg].default
+
+
+HPARAMS = model_keys(
+    seq2seq_loss_weight=S(float, 0.0, "weight of the seq2seq self-supervision loss; 0 = off",
+                          check=non_negative, expect=">= 0"),
+    num_intentions=S(int, _default("num_intentions"), "K", check=positive, expect="> 0"),
+    intention_keep_ratio=S(float, _default("keep_ratio"), "ρ: ceil(ρ K) intentions kept",
+                           check=lambda x: 0 < x <= 1, expect="in (0, 1]"),
+    seq2seq_future_length=S(int, _default("future_length"), "at most this many last history "
+                            "steps are the 'future' (and at most half the history)",
+                            check=positive, expect="> 0"),
+    seq2seq_temperature=S(float, _default("temperature"), "InfoNCE temperature",
+                          check=positive, expect="> 0"),
+    seq2seq_keep_by=S(str, _default("keep_by"), "which intentions count as reliable",
+                      choices=KEEP_BY),
+    seq2seq_past_encoder=S(str, _default("past_encoder"), "what encodes the past sub-sequence: "
+                           "the layer's own GRU, or the model's causal per-step states (GRU4Rec, "
+                           "DIEN, SASRec)", choices=PAST_ENCODERS),
+    seq2seq_dedupe=S(bool, _default("dedupe"), "loss on one row per distinct history (needs "
+                     "dynamic shapes: set false with jit_compile)"),
+)  # fmt: skip
+"""The seq2seq keys (read by every model through ``from_hparams``); defaults are the layer's."""
 

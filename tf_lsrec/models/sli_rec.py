@@ -19,11 +19,19 @@ import tensorflow as tf
 from tf_lsrec.layers.attention import PlainAttention
 from tf_lsrec.layers.sequence_encoder import SequenceEncoder
 from tf_lsrec.models.base import SequentialModel
-from tf_lsrec.models.blocks import last_time_to_now, require_hidden_size_of_history
+from tf_lsrec.models.blocks import (
+    FUSION_TIME_KEYS,
+    LONG_ATTENTION_KEYS,
+    last_time_to_now,
+    require_hidden_size_of_history,
+)
 
 
 class SLIRECModel(SequentialModel):
     """SLi-Rec: attentive long-term user vector + time-aware LSTM short-term vector, gated."""
+
+    hparams_spec = {**LONG_ATTENTION_KEYS, **FUSION_TIME_KEYS}
+    required_keys = ("attention_size", "hidden_size", "att_fcn_layer_sizes")
 
     def __init__(self, hparams, iterator_creator=None, seed=None, **kwargs):
         super().__init__(hparams, iterator_creator, seed=seed, **kwargs)

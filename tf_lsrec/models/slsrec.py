@@ -39,19 +39,21 @@ from typing import Any
 
 import tensorflow as tf
 
+from tf_lsrec.hparams import S, model_keys, positive
 from tf_lsrec.layers.attention import BilinearAttention, PlainAttention
 from tf_lsrec.layers.category_mask import CategoryMask
 from tf_lsrec.layers.fusion import FusionGate
 from tf_lsrec.layers.interest_proxy import masked_mean
 from tf_lsrec.layers.sequence_encoder import SequenceEncoder
 from tf_lsrec.layers.session import (
+    SECONDS_PER_UNIT,
     SessionSegmentation,
     gap_in_seconds,
     gather_steps,
     raw_time_scale,
 )
 from tf_lsrec.models.base import SequentialModel
-from tf_lsrec.models.blocks import require_hidden_size_of_history
+from tf_lsrec.models.blocks import CONTRASTIVE_KEYS, require_hidden_size_of_history
 from tf_lsrec.models.objectives import SLSRecContrastiveObjective
 from tf_lsrec.models.trainer import collect
 
@@ -70,6 +72,21 @@ def segmentation_from_hparams(hp: Any, name: str = "session_segmentation") -> Se
 
 class SLSRecModel(SequentialModel):
     """SLSRec: session-segmented long-term encoder + category-masked short-term encoder."""
+
+    hparams_spec = {
+        **CONTRASTIVE_KEYS,
+        **model_keys(
+            session_gap=S(float, 90.0, "new session when the gap is >= this", check=positive,
+                          expect="> 0"),
+            session_gap_unit=S(str, "minutes", choices=tuple(SECONDS_PER_UNIT)),
+            max_sessions=S(int, 10, check=positive, expect="> 0"),
+            max_session_length=S(int, 20, check=positive, expect="> 0"),
+            use_category_mask=S(bool, True, "ablation switch: category-masked short-term encoder"),
+            use_long_term=S(bool, True, "ablation switch: session-level long-term encoder"),
+            use_short_term=S(bool, True, "ablation switch: short-term encoder"),
+        ),
+    }  # fmt: skip
+    required_keys = ("hidden_size", "session_gap", "max_sessions", "max_session_length")
 
     def __init__(self, hparams, iterator_creator=None, seed=None, **kwargs):
         super().__init__(hparams, iterator_creator, seed=seed, **kwargs)

@@ -101,15 +101,19 @@ def catalogue_from_vocab(
     return Catalogue(tuple(keys), tuple(cates), missing, source)
 
 
-def build_catalogue(hparams, item_categories: Mapping[str, str] | None = None) -> Catalogue:
-    """The catalogue of a model: items of ``hparams.item_vocab`` with categories from
-    ``item_categories`` when given, else from ``hparams.train_file``."""
-    if not hparams.get("item_vocab"):
+def build_catalogue(
+    hparams, item_categories: Mapping[str, str] | None = None, data_paths=None
+) -> Catalogue:
+    """The catalogue of a model: items of ``item_vocab`` with categories from
+    ``item_categories`` when given, else from ``train_file`` (both from ``data_paths`` when
+    given, else from ``hparams``)."""
+    paths = data_paths.as_hparams() if data_paths is not None else hparams
+    if not paths.get("item_vocab"):
         raise ValueError("export needs hparams `item_vocab` (section `data`) for the catalogue")
-    vocab = load_vocab(hparams.item_vocab, "item")
+    vocab = load_vocab(paths.get("item_vocab"), "item")
     if item_categories is not None:
         return catalogue_from_vocab(vocab, item_categories, "item_categories argument")
-    train_file = hparams.get("train_file")
+    train_file = paths.get("train_file")
     if not train_file:
         raise ValueError(
             "export needs hparams `train_file` (section `data`) for the item -> category map "

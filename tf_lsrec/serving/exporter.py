@@ -148,6 +148,7 @@ def export(
     chunk_size: int = 4096,
     warmup: bool = True,
     jit_compile: bool = False,
+    data_paths=None,
 ) -> str:
     """Export a ``SequentialModel`` for TF Serving; returns the version directory.
 
@@ -163,6 +164,8 @@ def export(
         warmup: write ``assets.extra/tf_serving_warmup_requests``.
         jit_compile: XLA-compile the model part of each signature (faster on CPU; the server
             must support XLA, as ``tensorflow_model_server`` does).
+        data_paths: the ``DataPaths`` the model was trained on (``tools/run.py``); default the
+            ``item_vocab`` / ``train_file`` hyper-parameters.
 
     Signatures (inputs in docs/serving.md): ``serving_default`` (rows -> ``probability``),
     ``score_candidates`` (one user x candidates -> ``scores``), ``recommend`` (one user ->
@@ -176,7 +179,7 @@ def export(
         version = next_version(model_dir)
     if isinstance(version, bool) or not isinstance(version, int) or version < 0:
         raise ValueError(f"export version = {version!r}; expected a non-negative integer")
-    catalogue = build_catalogue(hp, item_categories)
+    catalogue = build_catalogue(hp, item_categories, data_paths)
     if catalogue.missing_category:
         log.warning(
             "%d of %d catalogue items have no category in %s; they are scored with the "

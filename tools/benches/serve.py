@@ -106,6 +106,8 @@ def run(args) -> dict:
     import numpy as np
 
     from tf_lsrec.hparams import prepare_hparams
+    from tf_lsrec.io.lookup import VocabLookup
+    from tf_lsrec.io.pipeline import SequentialData
     from tf_lsrec.models import get_model_class
     from tf_lsrec.serving import export
 
@@ -113,18 +115,20 @@ def run(args) -> dict:
     hp = prepare_hparams(args.yaml)
     t0 = time.perf_counter()
     paths, data = _data(args, hp, workdir)
-    hp.update(**paths.as_hparams(), MODEL_DIR=os.path.join(workdir, "model"))
+    hp = hp.replace(MODEL_DIR=os.path.join(workdir, "model"))  # data paths: passed explicitly
     t1 = time.perf_counter()
     if args.load:
         version_dir, export_seconds = args.load, None
     else:
-        model = get_model_class(hp.model_type)(hp)
+        lookup = VocabLookup.from_files(paths.user_vocab, paths.item_vocab, paths.cate_vocab)
+        model = get_model_class(hp.model_type)(hp, data=SequentialData(hp, lookup))
         t1 = time.perf_counter()
         version_dir = export(
             model,
             args.export_dir or os.path.join(workdir, "export"),
             k=args.k,
             jit_compile=args.jit_compile,
+            data_paths=paths,
         )
         export_seconds = round(time.perf_counter() - t1, 2)
         del model
@@ -144,7 +148,7 @@ def run(args) -> dict:
         info = json.load(f)
     from tf_lsrec.io.lookup import load_vocab
 
-    items = [k for k in load_vocab(hp.item_vocab, "item") if k != "default_mid"]
+    items = [k for k in load_vocab(paths.item_vocab, "item") if k != "default_mid"]
     rng = np.random.default_rng(0)
     cand = rng.choice(items, size=min(args.candidates, len(items)), replace=False).tolist()
     candidates = {

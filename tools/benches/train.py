@@ -38,17 +38,20 @@ def run(args) -> dict:
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     from tf_lsrec.data.prepare import prepare_data
     from tf_lsrec.hparams import prepare_hparams
+    from tf_lsrec.io.lookup import VocabLookup
+    from tf_lsrec.io.pipeline import SequentialData
     from tf_lsrec.models import get_model_class
     from tf_lsrec.models.optimizers import make_optimizer
     from tf_lsrec.models.trainer import make_train_step
 
-    hp = prepare_hparams(_yaml(args.model), overrides=args.set)
-    hp.update(**prepare_data(hp).as_hparams(), MODEL_DIR=None)
-    model = get_model_class(hp.model_type)(hp)
+    hp = prepare_hparams(_yaml(args.model), overrides=args.set).replace(MODEL_DIR=None)
+    paths = prepare_data(hp)  # passed explicitly, not written into `hp`
+    lookup = VocabLookup.from_files(paths.user_vocab, paths.item_vocab, paths.cate_vocab)
+    model = get_model_class(hp.model_type)(hp, data=SequentialData(hp, lookup))
     model.compile(optimizer=make_optimizer(hp))
     model._ensure_built()
     step = make_train_step(model)
-    batches = iter(model.data.train_dataset(hp.train_file).repeat())
+    batches = iter(model.data.train_dataset(paths.train_file).repeat())
 
     for _ in range(args.warmup):
         step(next(batches))
@@ -58,15 +61,15 @@ def run(args) -> dict:
     float(parts["total_loss"])  # wait for the last step
     train_s = time.perf_counter() - start
 
-    pipe = iter(model.data.train_dataset(hp.train_file).repeat())
+    pipe = iter(model.data.train_dataset(paths.train_file).repeat())
     start = time.perf_counter()
     for _ in range(args.steps):
         next(pipe)
     pipe_s = time.perf_counter() - start
 
     start = time.perf_counter()
-    lines = sum(1 for _ in open(hp.valid_file, "rb"))
-    model.run_eval(hp.valid_file, hp.valid_num_ngs)
+    lines = sum(1 for _ in open(paths.valid_file, "rb"))
+    model.run_eval(paths.valid_file, hp.valid_num_ngs)
     eval_s = time.perf_counter() - start
 
     instances = args.steps * hp.batch_size

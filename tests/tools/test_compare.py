@@ -1,0 +1,44 @@
+"""``tools/compare.py``: the summary says which commits its runs come from."""
+
+import importlib.util
+import json
+import os
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _compare_module(monkeypatch):
+    monkeypatch.syspath_prepend(os.path.join(ROOT, "tools"))
+    spec = importlib.util.spec_from_file_location(
+        "compare_tool", os.path.join(ROOT, "tools", "compare.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _fake_run(out, name, commit, dirty, auc):
+    os.makedirs(out / name)
+    result = {"model": "gru4rec", "test_metrics": {"auc": auc}, "epochs_run": 1,
+              "timings": {"fit_seconds": 2.0}, "hparams": {"epochs": 1},
+              "provenance": {"git": {"commit": commit, "dirty": dirty}}}  # fmt: skip
+    (out / name / "results.json").write_text(json.dumps(result))
+
+
+def test_summary_records_run_commits_and_warns_when_mixed(tmp_path, monkeypatch, capsys):
+    compare = _compare_module(monkeypatch)
+    _fake_run(tmp_path, "gru4rec-seed1", "a" * 40, False, 0.7)
+    _fake_run(tmp_path, "gru4rec-seed2", "a" * 40, False, 0.8)
+    compare.main(["--models", "gru4rec", "--out", str(tmp_path), "--table-only",
+                  "--metrics", "auc"])  # fmt: skip
+    with open(tmp_path / "summary.json") as f:
+        summary = json.load(f)
+    assert summary["run_commits"] == [{"commit": "a" * 40, "dirty": False}]
+    assert summary["models"]["gru4rec"]["auc"]["values"] == [0.7, 0.8]
+    assert summary["provenance"]["command"]["argv"][:2] == ["--models", "gru4rec"]
+    assert (tmp_path / "summary.md").read_text().startswith(f"Runs from commit {'a' * 40}.")
+    assert "WARNING" not in capsys.readouterr().err
+
+    _fake_run(tmp_path, "gru4rec-seed3", "b" * 40, True, 0.9)
+    compare.main(["--models", "gru4rec", "--out", str(tmp_path), "--table-only"])
+    assert "do not all come from one clean commit" in capsys.readouterr().err
