@@ -114,11 +114,14 @@ class MLP(keras.layers.Layer):
                 )
             )
             if self.use_bn:
-                self.bn_layers.append(
-                    keras.layers.BatchNormalization(
-                        axis=-1, momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"bn_{k}"
-                    )
+                bn = keras.layers.BatchNormalization(
+                    axis=-1, momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"bn_{k}"
                 )
+                # The fused kernel (see _batch_norm) averages the Bessel-corrected batch
+                # variance into moving_variance unless told otherwise; the plain path (the
+                # reference's) averages the biased one. Keep the latter.
+                bn._bessels_correction_test_only = False
+                self.bn_layers.append(bn)
             rate = self.dropout_rates[k]
             self.dropout_layers.append(
                 keras.layers.Dropout(rate, name=f"dropout_{k}") if rate > 0 else None
