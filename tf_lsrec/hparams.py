@@ -208,6 +208,10 @@ _declare(
     max_grad_norm=S(float, 2.0, check=_pos, expect="> 0"),
     seed=S(int, 42, "seed for initialisers, shuffling and negatives", nullable=True),
     jit_compile=S(bool, False, "XLA-compile the train step"),
+    precision=S(str, "float32", "Keras dtype policy of the model's layers: float32 (exact), "
+                "mixed_bfloat16 (bf16 compute, float32 variables; AMX on CPU) or mixed_float16 "
+                "(GPU); see tf_lsrec.models.precision", choices=("float32", "mixed_bfloat16",
+                "mixed_float16")),  # fmt: skip
     distribute=S(str, "default", "tf.distribute strategy",
                  choices=("default", "mirrored", "multi_worker_mirrored")),
     eval_metric=S(str, "group_auc", "validation metric for early stopping (higher is better)"),

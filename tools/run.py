@@ -59,8 +59,8 @@ def main(argv=None) -> dict:
     import tf_lsrec
     from tf_lsrec.data.prepare import prepare_data
     from tf_lsrec.hparams import check_required_keys, prepare_hparams
-    from tf_lsrec.models import get_model_class
     from tf_lsrec.models.distribute import strategy_from_hparams
+    from tf_lsrec.models.precision import make_model
     from tf_lsrec.utils.files import atomic_write_text
 
     hp = prepare_hparams(args.yaml, overrides=args.set)
@@ -81,7 +81,7 @@ def main(argv=None) -> dict:
     hp.save_yaml(os.path.join(run_dir, "hparams.yaml"))
 
     with strategy_from_hparams(hp).scope():  # `distribute`: variables mirrored over replicas
-        model = get_model_class(hp.model_type)(hp)
+        model = make_model(hp)  # the model class under train.precision
     fit_seconds = 0.0
     if not args.only_test:
         t0 = time.time()
