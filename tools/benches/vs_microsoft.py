@@ -37,7 +37,23 @@ import tempfile
 
 TOOLS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROOT = os.path.dirname(TOOLS)
-DEFAULT_MS_REFERENCE = os.path.join(os.path.dirname(ROOT), "shared", "tools", "ms-reference")
+
+
+def _default_ms_reference() -> str:
+    """``shared/tools/ms-reference`` next to the repository (``../shared``), else next to an
+    ancestor directory (a git worktree such as ``/work/wt/<name>`` of ``/work/main``)."""
+    here = os.path.dirname(ROOT)
+    while True:
+        candidate = os.path.join(here, "shared", "tools", "ms-reference")
+        if os.path.isdir(candidate):
+            return candidate
+        parent = os.path.dirname(here)
+        if parent == here:
+            return os.path.join(os.path.dirname(ROOT), "shared", "tools", "ms-reference")
+        here = parent
+
+
+DEFAULT_MS_REFERENCE = _default_ms_reference()
 MS_NAMES = {"sli_rec": "sli_rec", "gru4rec": "gru"}
 QUICK_START = ["train.embed_l2=0", "train.layer_l2=0", "train.batch_size=400",
                "train.train_num_ngs=4", "train.learning_rate=0.001"]  # fmt: skip
