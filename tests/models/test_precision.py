@@ -14,14 +14,18 @@ FAST = {"sli_rec", "gru4rec", "clsr", "slsrec", "sasrec"}
 
 
 def _params():
-    return [
-        m if m in FAST else pytest.param(m, marks=pytest.mark.slow) for m in sorted(MODEL_CLASSES)
+    params = [
+        pytest.param(m, {}, marks=() if m in FAST else pytest.mark.slow)
+        for m in sorted(MODEL_CLASSES)
     ]
+    return [*params, pytest.param("gru4rec", {"seq2seq_loss_weight": 0.05}, id="gru4rec-seq2seq")]
 
 
-@pytest.mark.parametrize("model_type", _params())
-def test_mixed_bfloat16_trains_and_scores_finite(make_hparams, model_type):
-    hp = make_hparams(model_type, precision="mixed_bfloat16", max_seq_length=8, batch_size=32)
+@pytest.mark.parametrize(("model_type", "overrides"), _params())
+def test_mixed_bfloat16_trains_and_scores_finite(make_hparams, model_type, overrides):
+    hp = make_hparams(
+        model_type, precision="mixed_bfloat16", max_seq_length=8, batch_size=32, **overrides
+    )
     model = make_model(hp)
     assert keras.mixed_precision.global_policy().name == "float32"  # restored
     assert isinstance(model, get_model_class(model_type))

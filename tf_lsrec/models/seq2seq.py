@@ -353,4 +353,4 @@ def seq2seq_loss_parts(
     loss = layer(
         batch, outputs["embeddings"], past_states=outputs.get("history_states"), training=training
     )
-    return {"seq2seq_loss": weight * loss}
+    return {"seq2seq_loss": weight * tf.cast(loss, tf.float32)}  # bf16/fp16 under mixed

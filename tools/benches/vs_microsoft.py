@@ -138,9 +138,18 @@ def _files(args, workdir: str) -> dict:
     return {"files": files, "lines": counts, "source": os.path.dirname(paths.train_file)}
 
 
-def _run_json(cmd: list[str], log: str, what: str) -> dict:
+def _microsoft_env() -> dict:
+    """Our environment without what points TensorFlow at our Keras / our code: Microsoft's
+    TF 2.15 has no tf_keras (``TF_USE_LEGACY_KERAS=1`` would make it fail to import Keras)."""
+    env = dict(os.environ)
+    for key in ("TF_USE_LEGACY_KERAS", "PYTHONPATH", "VIRTUAL_ENV"):
+        env.pop(key, None)
+    return env
+
+
+def _run_json(cmd: list[str], log: str, what: str, env: dict | None = None) -> dict:
     with open(log, "w") as f:
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=f, text=True)
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=f, text=True, env=env)
     if proc.returncode != 0:
         with open(log) as f:
             tail = f.read()[-3000:]
@@ -162,7 +171,8 @@ def _microsoft(args, files: dict, ms_model: str, workdir: str, rep: int) -> dict
            "--cate-vocab", files["cate_vocab"], "--valid-ngs", str(args.valid_ngs),
            "--test-ngs", str(args.test_ngs), "--epochs", "1", "--batch-size", "400",
            "--workdir", os.path.join(workdir, f"ms_run_{rep}"), "--out", out]  # fmt: skip
-    _run_json(cmd, os.path.join(workdir, f"ms_{ms_model}_{rep}.log"), f"Microsoft {ms_model}")
+    log = os.path.join(workdir, f"ms_{ms_model}_{rep}.log")
+    _run_json(cmd, log, f"Microsoft {ms_model}", env=_microsoft_env())
     with open(out) as f:
         r = json.load(f)
     return {
