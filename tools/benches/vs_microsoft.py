@@ -147,17 +147,18 @@ def _microsoft_env() -> dict:
     return env
 
 
-def _run_json(cmd: list[str], log: str, what: str, env: dict | None = None) -> dict:
+def _run_json(cmd: list[str], log: str, what: str, env: dict | None = None) -> dict | None:
+    """Runs ``cmd`` (stderr to ``log``); returns the bench JSON it printed last, if any."""
     with open(log, "w") as f:
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=f, text=True, env=env)
+    with open(log, "a") as f:
+        f.write("\n--- stdout ---\n" + proc.stdout)
     if proc.returncode != 0:
         with open(log) as f:
             tail = f.read()[-3000:]
         raise BenchError(f"{what} failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
-    start = proc.stdout.find("{")
-    if start < 0:
-        raise BenchError(f"{what}: no JSON in its output (log {log})")
-    return json.loads(proc.stdout[start:])
+    start = proc.stdout.rfind('{\n  "bench"')
+    return json.loads(proc.stdout[start:]) if start >= 0 else None
 
 
 def _microsoft(args, files: dict, ms_model: str, workdir: str, rep: int) -> dict:
@@ -198,6 +199,8 @@ def _ours(args, files: dict, model: str, workdir: str, rep: int) -> dict:
     for s in sets:
         cmd += ["--set", s]
     r = _run_json(cmd, os.path.join(workdir, f"ours_{model}_{rep}.log"), f"our {model}")
+    if r is None:
+        raise BenchError(f"our {model}: no bench JSON in its output (log in {workdir})")
     keep = ("train_instances_per_s", "train_steps_per_s", "train_instances", "eval_lines_per_s",
             "eval_lines_per_s_first_call", "eval_validate_seconds", "eval_first_call_seconds",
             "eval_seconds", "peak_rss_mib", "flops", "train_gflops_per_s", "eval_gflops_per_s",
