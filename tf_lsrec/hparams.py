@@ -170,6 +170,10 @@ _declare(
     deterministic=S(bool, False, "two runs with the same seed are bit-identical on CPU "
                     "(TensorFlow op determinism: slower; some GPU ops refuse to run); needs seed"),
     jit_compile=S(bool, False, "XLA-compile the train step"),
+    precision=S(str, "float32", "Keras dtype policy of the model's layers: float32 (exact), "
+                "mixed_bfloat16 (bf16 compute, float32 variables; AMX on CPU) or mixed_float16 "
+                "(GPU); see tf_lsrec.models.precision", choices=("float32", "mixed_bfloat16",
+                "mixed_float16")),  # fmt: skip
     distribute=S(str, "default", "tf.distribute strategy",
                  choices="tf_lsrec.models.distribute:STRATEGIES"),
     eval_metric=S(str, "group_auc", "validation metric for early stopping (higher is better)"),

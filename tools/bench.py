@@ -1,7 +1,9 @@
 """Benchmarks with JSON output: ``python tools/bench.py <bench> [options]``.
 
 Each bench is a module in ``tools/benches/`` with ``add_arguments(parser)`` and
-``run(args) -> dict``; register it in ``BENCHES`` below to add a subcommand.
+``run(args) -> dict``; register it in ``BENCHES`` below to add a subcommand. A bench that
+fails raises: the error goes to stderr and the exit status is 1 (never an error inside the
+JSON with status 0). How to run them and read the JSON: docs/performance.md.
 """
 
 # isort: off
@@ -17,9 +19,11 @@ import sys
 # subcommand -> module in tools/benches/ (imported lazily so one bench's imports cannot break
 # the others)
 BENCHES = {
+    "gemm": "benches.gemm",
     "pipeline": "benches.pipeline",
     "serve": "benches.serve",
     "train": "benches.train",
+    "vs-microsoft": "benches.vs_microsoft",
 }
 
 
@@ -33,7 +37,14 @@ def main(argv=None) -> int:
         p = sub.add_parser(name, help=(module.__doc__ or "").strip().splitlines()[0])
         module.add_arguments(p)
     args = parser.parse_args(argv)
-    result = {"bench": args.bench, **modules[args.bench].run(args)}
+    try:
+        result = {"bench": args.bench, **modules[args.bench].run(args)}
+    except Exception as e:  # noqa: BLE001 - any failure of a bench is a failed run
+        import traceback
+
+        traceback.print_exc()
+        print(f"bench {args.bench} failed: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
     json.dump(result, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0

@@ -68,8 +68,8 @@ def main(argv=None) -> dict:
     from tf_lsrec.hparams import check_required_keys, prepare_hparams
     from tf_lsrec.io.lookup import VocabLookup
     from tf_lsrec.io.pipeline import SequentialData
-    from tf_lsrec.models import get_model_class
     from tf_lsrec.models.distribute import strategy_from_hparams
+    from tf_lsrec.models.precision import make_model
     from tf_lsrec.utils.files import atomic_write_text
     from tf_lsrec.utils.provenance import run_provenance
     from tf_lsrec.utils.run_dir import check_rerun
@@ -94,7 +94,8 @@ def main(argv=None) -> dict:
 
     with strategy_from_hparams(hp).scope():  # `distribute`: variables mirrored over replicas
         lookup = VocabLookup.from_files(paths.user_vocab, paths.item_vocab, paths.cate_vocab)
-        model = get_model_class(hp.model_type)(hp, data=SequentialData(hp, lookup))
+        # the model class under train.precision
+        model = make_model(hp, data=SequentialData(hp, lookup))
     fit_seconds = 0.0
     if not args.only_test:
         t0 = time.time()

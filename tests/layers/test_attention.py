@@ -160,3 +160,27 @@ def test_attention_pooling_with_encoded_keys_matches_plain_call(sizes):
     pooled, w = att(QUERY, KEYS, MASK, training=False, encoded_keys=encoded)
     np.testing.assert_allclose(w.numpy(), plain_w.numpy(), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(pooled.numpy(), plain_pooled.numpy(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("use_mask", [False, True])
+def test_plain_attention_contracts_kernel_with_query_first_exactly(use_mask):
+    """``X (W q)`` (the layer) equals the previous ``einsum("bld,de,e->bl")`` ``(X W) q``, for
+    the weights and for the gradients, in float64."""
+    rng = np.random.default_rng(3)
+    x = tf.constant(rng.normal(size=(3, 7, 6)))
+    mask = tf.constant((np.arange(7)[None] < np.array([[7], [2], [0]])).astype(np.float64))
+    att = PlainAttention(use_mask=use_mask, dtype="float64")
+    att.build(x.shape)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        pooled, weights = att(x, mask)
+        scores = tf.einsum("bld,de,e->bl", x, att.kernel, att.query)
+        old_w = masked_softmax(scores, mask if use_mask else None)
+        old_pooled = tf.reduce_sum(x * old_w[..., None], axis=1)
+        new_loss = tf.reduce_sum(tf.sin(pooled))
+        old_loss = tf.reduce_sum(tf.sin(old_pooled))
+    np.testing.assert_allclose(weights.numpy(), old_w.numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(pooled.numpy(), old_pooled.numpy(), rtol=1e-12, atol=1e-14)
+    sources = [x, att.kernel, att.query]
+    for g_new, g_old in zip(tape.gradient(new_loss, sources), tape.gradient(old_loss, sources)):
+        np.testing.assert_allclose(g_new.numpy(), g_old.numpy(), rtol=1e-10, atol=1e-12)

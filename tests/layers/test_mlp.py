@@ -123,3 +123,44 @@ def test_call_after_first_dense_completes_the_mlp(sizes, output_units):
         assert first is None
         rest = mlp.call_after_first_dense(x, training=False)
     np.testing.assert_allclose(rest.numpy(), whole.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(6, 5, 4), (7, 4)])
+def test_batch_norm_on_the_fused_view_equals_plain_batch_norm(shape):
+    """The MLP runs its batch norm on the [N, 1, 1, C] view (fused kernel); outputs, gradients
+    and moving statistics equal the previous formulation, Keras' BN on the input's own rank."""
+    import tf_keras as keras
+
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(2.0, 3.0, size=shape).astype(np.float32))
+    mlp = MLP([3], ["relu"], use_bn=True, output_units=1)
+    mlp.build(x.shape)
+    bn = mlp.bn_layers[0]
+    bn.gamma.assign(rng.uniform(0.5, 1.5, size=3))
+    bn.beta.assign(rng.normal(size=3))
+    plain = keras.layers.BatchNormalization(axis=-1, momentum=0.95, epsilon=1e-4)
+    plain.build(tf.TensorShape([*shape[:-1], 3]))
+    plain.set_weights(bn.get_weights())
+    dense, out = mlp.dense_layers[0], mlp.output_layer
+
+    def previous(x, training):
+        return out(tf.nn.relu(plain(dense(x), training=training)))
+
+    for training in (True, False):
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(x)
+            y_new = mlp(x, training=training)
+            y_old = previous(x, training)
+        np.testing.assert_allclose(y_new.numpy(), y_old.numpy(), rtol=1e-5, atol=1e-5)
+        sources = [x, dense.kernel, bn.gamma, bn.beta]
+        old_sources = [x, dense.kernel, plain.gamma, plain.beta]
+        g_new = tape.gradient(tf.reduce_sum(tf.sin(y_new)), sources)
+        g_old = tape.gradient(tf.reduce_sum(tf.sin(y_old)), old_sources)
+        for i, (a, b) in enumerate(zip(g_new, g_old)):
+            assert (a is None) == (b is None), (training, i, a, b)
+            if a is not None:
+                np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(bn.moving_mean.numpy(), plain.moving_mean.numpy(), rtol=1e-5)
+        np.testing.assert_allclose(
+            bn.moving_variance.numpy(), plain.moving_variance.numpy(), rtol=1e-5
+        )

@@ -60,7 +60,8 @@ class CategoryMask(keras.layers.Layer):
       cates: int ``[B, Ls]``; mask: ``[B, Ls]``.
 
     Returns:
-      ``(dominant [B] int32, m [B, Ls] float32)``: the diagonal of ``M``.
+      ``(dominant [B] int32, m [B, Ls])``: the diagonal of ``M``, in the compute dtype
+      (float32, or bf16 / fp16 under a mixed policy).
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -68,4 +69,5 @@ class CategoryMask(keras.layers.Layer):
         super().__init__(autocast=False, **kwargs)
 
     def call(self, cates: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        return dominant_category(cates, mask)
+        dominant, m = dominant_category(cates, mask)
+        return dominant, tf.cast(m, self.compute_dtype or tf.float32)  # bf16 under mixed

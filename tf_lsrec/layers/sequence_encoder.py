@@ -67,7 +67,7 @@ class SequenceEncoder(keras.layers.Layer):
             )
         self.cell_name = cell
         self.units = int(units)
-        self.cell = CELLS[cell](self.units, name=f"{cell}_cell")
+        self.cell = CELLS[cell](self.units, name=f"{cell}_cell", dtype=self.dtype_policy)
         self.rnn = keras.layers.RNN(
             self.cell,
             return_sequences=True,

@@ -203,12 +203,15 @@ class SessionSegmentation(keras.layers.Layer):
             + cur_cut
             + tf.reduce_sum(s_cut, axis=1)
         )
+        # the 0/1 masks in the compute dtype (float32, or bf16/fp16 under a mixed policy) so
+        # that they multiply the attention weights; positions stay float32 (exact integers)
+        mask_dtype = self.compute_dtype or tf.float32
         return {
             "current_index": current_index,
-            "current_mask": current_mask,
+            "current_mask": tf.cast(current_mask, mask_dtype),
             "session_index": session_index,
-            "session_mask": session_mask,
-            "sessions_mask": tf.cast(slot_valid, tf.float32),
+            "session_mask": tf.cast(session_mask, mask_dtype),
+            "sessions_mask": tf.cast(slot_valid, mask_dtype),
             "position_session": position_session,
             "current_positions": tf.cast(cur_positions, tf.float32),
             "earlier_positions": tf.cast(earlier_positions, tf.float32),

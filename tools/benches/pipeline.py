@@ -75,7 +75,7 @@ def _preprocess_rss(args, workdir: str) -> dict:
     out = os.path.join(workdir, "rss")
     if os.path.exists(script):
         cmd = [sys.executable, script, "--dataset", "synthetic",
-               "--interactions", str(args.interactions), "--data-dir", out]  # fmt: skip
+               "--interactions", str(args.interactions), "--out", out]  # fmt: skip
     else:  # tools/prepare_data.py not written yet: the same library call
         code = (
             "import tf_lsrec\nfrom tf_lsrec.data.prepare import prepare_dataset, _settings\n"
@@ -89,7 +89,9 @@ def _preprocess_rss(args, workdir: str) -> dict:
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
-        return {"command": " ".join(cmd[:2]), "error": proc.stderr[-2000:]}
+        raise RuntimeError(
+            f"preprocessing failed (exit {proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-2000:]}"
+        )
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
     return {
         "command": os.path.basename(cmd[1]) if cmd[1] != "-c" else "prepare_dataset (python -c)",
