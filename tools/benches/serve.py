@@ -67,20 +67,23 @@ def _request(train_file: str, max_seq_length: int):
     return best
 
 
-def _percentiles(timings: tuple[list[float], list[float]]) -> dict[str, float]:
-    """Wall-clock p50/p99/mean, and the same for the process CPU time of each request (on a
-    shared machine the wall clock includes waiting for a core; CPU time does not)."""
+def _percentiles(timings: tuple[list[float], list[float]]) -> dict[str, object]:
+    """p50 / p99 / mean in ms of the wall clock and, side by side, of the process CPU time of
+    each request (on a shared machine the wall clock includes waiting for a core; CPU time does
+    not, and on more than one thread it can exceed the wall clock)."""
     import numpy as np
 
     wall, cpu = (np.asarray(t) * 1e3 for t in timings)
-    return {
-        "p50_ms": round(float(np.percentile(wall, 50)), 3),
-        "p99_ms": round(float(np.percentile(wall, 99)), 3),
-        "mean_ms": round(float(wall.mean()), 3),
-        "cpu_p50_ms": round(float(np.percentile(cpu, 50)), 3),
-        "cpu_p99_ms": round(float(np.percentile(cpu, 99)), 3),
-        "requests": len(wall),
-    }
+    out: dict[str, object] = {}
+    for name, stat in [
+        ("p50", lambda a: np.percentile(a, 50)),
+        ("p99", lambda a: np.percentile(a, 99)),
+        ("mean", np.mean),
+    ]:
+        out[f"wall_{name}_ms"] = round(float(stat(wall)), 3)
+        out[f"cpu_{name}_ms"] = round(float(stat(cpu)), 3)
+    out["requests"] = len(wall)
+    return out
 
 
 def _time(fn, inputs, n: int, warmup: int) -> tuple[list[float], list[float]]:
@@ -161,8 +164,11 @@ def run(args) -> dict:
         "yaml": args.yaml,
         "data": data,
         "jit_compile": args.jit_compile if not args.load else "see version_dir",
-        "weights": ("as exported in --load" if args.load
-                    else "untrained (latency does not depend on values)"),
+        "weights": (
+            "as exported in --load"
+            if args.load
+            else "untrained (latency does not depend on values)"
+        ),
         "device": "CPU",
         "threads": {"intra_op": args.threads, "inter_op": args.threads},
         "catalogue_size": info["catalogue_size"],
@@ -170,8 +176,9 @@ def run(args) -> dict:
         "request_history_length": len(user["item_history"].numpy()),
         "score_candidates": {"candidates": len(cand), **_percentiles(score)},
         "recommend": {"k": args.k, "exclude_history": True, **_percentiles(rec)},
-        "goal": "score_candidates p99 < 5 ms (1 user x 100 candidates, one core)",
+        "goal": "score_candidates wall-clock p99 < 5 ms (1 user x 100 candidates, one core)",
         "goal_met": bool(np.percentile(score[0], 99) * 1e3 < 5.0),
+        "goal_met_cpu_time": bool(np.percentile(score[1], 99) * 1e3 < 5.0),
         "prepare_and_build_seconds": round(t1 - t0, 2),
         "export_seconds": export_seconds,
         "version_dir": version_dir,
