@@ -227,3 +227,37 @@ def test_run_py_export_flags_export_the_trained_model(planted_paths, tmp_path, m
     assert info["jit_compile"] is True and info["model_type"] == "gru4rec"
     with open(os.path.join(str(tmp_path), "results.json")) as f:
         assert json.load(f)["export_dir"] == version_dir
+
+
+def test_vocabularies_and_catalogue_are_assets_not_graph_constants(served):
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    from tf_lsrec.io.lookup import load_vocab
+
+    assets = os.path.join(served.version_dir, "assets")
+    assert sorted(os.listdir(assets)) == [
+        "catalogue.txt",
+        "cate_vocab.txt",
+        "item_vocab.txt",
+        "user_vocab.txt",
+    ]
+    with open(os.path.join(assets, "item_vocab.txt"), encoding="utf-8") as f:
+        rows = dict(line.rstrip("\n").split("\t") for line in f)
+    assert {k: int(v) for k, v in rows.items()} == load_vocab(served.hparams.item_vocab)
+    with open(os.path.join(assets, "catalogue.txt"), encoding="utf-8") as f:
+        lines = [line.rstrip("\n").split("\t") for line in f]
+    assert [tuple(x) for x in zip(*lines)] == [tuple(c) for c in served.catalogue]
+    # no string constant anywhere in the graph or its functions holds a vocabulary
+    sm = saved_model_pb2.SavedModel()
+    with open(os.path.join(served.version_dir, "saved_model.pb"), "rb") as f:
+        sm.ParseFromString(f.read())
+    graph = sm.meta_graphs[0].graph_def
+    nodes = list(graph.node) + [n for fn in graph.library.function for n in fn.node_def]
+    strings = {
+        v.decode("utf-8", "replace")
+        for n in nodes
+        if n.op == "Const"
+        for v in n.attr["value"].tensor.string_val
+    }
+    ids = set(rows) | set(load_vocab(served.hparams.user_vocab))
+    assert len(ids) > 100 and len(strings & ids) < 3, sorted(strings & ids)[:10]

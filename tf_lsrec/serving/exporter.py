@@ -4,7 +4,8 @@ Layout (TF Serving's file-system source watches ``<export_dir>/<model_name>/`` a
 highest integer version directory)::
 
     <export_dir>/<model_name>/<version>/
-        saved_model.pb  fingerprint.pb  variables/  assets/
+        saved_model.pb  fingerprint.pb  variables/
+        assets/{user,item,cate}_vocab.txt  assets/catalogue.txt   read by tf.lookup at load
         assets.extra/tf_serving_warmup_requests   real requests replayed on load
         assets.extra/tf_lsrec_export.json         what was exported (model, catalogue, inputs)
 
@@ -19,6 +20,7 @@ import json
 import logging
 import os
 import re
+import tempfile
 from collections.abc import Mapping
 
 import numpy as np
@@ -180,9 +182,14 @@ def export(
             len(catalogue),
             catalogue.source,
         )
-    module = ServingModule(model, catalogue, k=k, chunk_size=chunk_size, jit_compile=jit_compile)
     final = os.path.join(model_dir, str(version))
-    with atomic_directory(final) as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="tf_lsrec_assets_") as assets,
+        atomic_directory(final) as tmp,
+    ):
+        module = ServingModule(
+            model, catalogue, k=k, chunk_size=chunk_size, jit_compile=jit_compile, asset_dir=assets
+        )
         tf.saved_model.save(module, tmp, signatures=module.signatures())
         if warmup:
             write_warmup_file(

@@ -22,10 +22,12 @@ scores every catalogue item with the model (in chunks of ``chunk_size`` rows) an
 from __future__ import annotations
 
 import math
+import tempfile
 
 import tensorflow as tf
 
 from tf_lsrec.io.features import build_features
+from tf_lsrec.serving.assets import VOCAB_FILES, AssetCatalogue, AssetVocabLookup, write_assets
 from tf_lsrec.serving.catalogue import Catalogue
 
 PREDICT_INPUTS = {
@@ -87,6 +89,8 @@ class ServingModule(tf.Module):
         chunk_size: catalogue rows scored per model call in ``recommend``.
         jit_compile: compile the model part (features -> scores) with XLA; string lookups and
             feature building stay outside the compiled function.
+        asset_dir: where the vocab and catalogue text files are written (``assets.py``; the
+            SavedModel copies them into its ``assets/``); default a new temporary directory.
     """
 
     def __init__(
@@ -96,6 +100,7 @@ class ServingModule(tf.Module):
         k: int = 10,
         chunk_size: int = 4096,
         jit_compile: bool = False,
+        asset_dir: str | None = None,
     ):
         super().__init__(name="tf_lsrec_serving")
         n = len(catalogue)
@@ -104,7 +109,26 @@ class ServingModule(tf.Module):
         if chunk_size < 1:
             raise ValueError(f"chunk_size = {chunk_size}; expected >= 1")
         self._model = _Untracked(model)  # the Keras object itself is not saved
-        self.lookup = model.data.lookup
+        # vocabularies and catalogue as asset files read by tf.lookup initializers, not as
+        # graph constants (the model's own tables are not saved)
+        if asset_dir is None:
+            asset_dir = tempfile.mkdtemp(prefix="tf_lsrec_assets_")
+        vocabs = {}
+        for kind, table in zip(
+            VOCAB_FILES,
+            (
+                model.data.lookup.user_table,
+                model.data.lookup.item_table,
+                model.data.lookup.cate_table,
+            ),
+        ):
+            keys, values = table.export()
+            vocabs[kind] = dict(
+                zip((k.decode("utf-8") for k in keys.numpy()), values.numpy().tolist())
+            )
+        paths = write_assets(asset_dir, vocabs, catalogue)
+        self.lookup = AssetVocabLookup(paths)
+        self.catalogue = AssetCatalogue(paths["catalogue"])
         self.model_variables = list(model.variables)
         self.max_seq_length = int(model.data.max_seq_length)
         self.divisor = float(model.data.divisor)
@@ -120,10 +144,10 @@ class ServingModule(tf.Module):
         self.chunk_size = int(min(chunk_size, n))
         self.n_chunks = int(math.ceil(n / self.chunk_size))
         items = tf.constant(list(catalogue.items), tf.string)
-        self.catalogue_items = tf.Variable(items, trainable=False, name="catalogue_items")
         pad = self.n_chunks * self.chunk_size - n
         item_idx = self.lookup.items(items)
         cate_idx = self.lookup.cates(tf.constant(list(catalogue.categories), tf.string))
+        # numeric indices of the catalogue: variables (the checkpoint), not graph constants
         self.catalogue_item_index = tf.Variable(
             tf.pad(item_idx, [[0, pad]]), trainable=False, name="catalogue_item_index"
         )
@@ -131,10 +155,6 @@ class ServingModule(tf.Module):
             tf.pad(cate_idx, [[0, pad]]), trainable=False, name="catalogue_cate_index"
         )
         self.catalogue_size = n
-        self.catalogue_position = tf.lookup.StaticHashTable(
-            tf.lookup.KeyValueTensorInitializer(items, tf.range(n, dtype=tf.int32)),
-            default_value=-1,
-        )
         # Kept out of the tracked attributes: the SavedModel holds them once, as signatures
         # (tracked tf.function attributes would be traced and serialized a second time).
         self._functions = _Untracked(
@@ -276,14 +296,14 @@ class ServingModule(tf.Module):
             )
             scores = tf.reshape(scores, [-1])
         scores = scores[: self.catalogue_size]
-        position = self.catalogue_position.lookup(x["item_history"])
+        position = self.catalogue.position(x["item_history"])
         position = tf.boolean_mask(position, position >= 0)
         seen = tf.scatter_nd(position[:, None], tf.ones_like(position), [self.catalogue_size]) > 0
         scores = tf.where(
             tf.logical_and(x["exclude_history"], seen), tf.constant(-math.inf, tf.float32), scores
         )
         top = tf.math.top_k(scores, k=self.k)
-        return {"item_ids": tf.gather(self.catalogue_items, top.indices), "scores": top.values}
+        return {"item_ids": self.catalogue.items_at(top.indices), "scores": top.values}
 
     def signatures(self) -> dict[str, tf.types.experimental.ConcreteFunction]:
         """The three concrete functions, keyed by signature name."""
