@@ -39,7 +39,13 @@ def test_fresh_process_rows_match_training_pipeline(served):
 
 def test_loading_needs_no_library_code(served):
     assert served.results["__self_contained__"]
-    assert served.results["__signatures__"] == ["recommend", "score_candidates", "serving_default"]
+    assert served.results["__signatures__"] == [
+        "rank_candidates",
+        "recommend",
+        "retrieve_and_rank",
+        "score_candidates",
+        "serving_default",
+    ]
 
 
 def test_score_candidates_match(served):
@@ -83,6 +89,8 @@ def test_warmup_requests_are_real_and_served(served):
         "score_candidates",
         "recommend",
         "recommend",
+        "rank_candidates",
+        "retrieve_and_rank",
     ]
     assert all(r.model_name == served.name for r in reqs)
     first = reqs[0].inputs
@@ -215,7 +223,12 @@ def test_run_py_export_flags_export_the_trained_model(planted_paths, tmp_path, m
     run_tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(run_tool)
     sets = [f"data.{k}={v}" for k, v in planted_paths.as_hparams().items()]
-    sets += ["train.epochs=1", "train.batch_size=32", "model.max_seq_length=8", "info.show_step=1000"]
+    sets += [
+        "train.epochs=1",
+        "train.batch_size=32",
+        "model.max_seq_length=8",
+        "info.show_step=1000",
+    ]
     argv = ["--yaml", os.path.join(root, "hparams", "gru4rec.yaml"), "--run-dir", str(tmp_path)]
     argv += [a for s in sets for a in ("--set", s)]
     results = run_tool.main(argv + ["--export", str(tmp_path / "exports"), "--jit-compile"])

@@ -122,6 +122,8 @@ def warmup_requests(
         request(model_name, "score_candidates", candidates),
         request(model_name, "recommend", {**one, "exclude_history": np.array(True)}),
         request(model_name, "recommend", {**one, "exclude_history": np.array(False)}),
+        request(model_name, "rank_candidates", candidates),
+        request(model_name, "retrieve_and_rank", {**one, "exclude_history": np.array(True)}),
     ]
 
 
@@ -145,6 +147,7 @@ def export(
     chunk_size: int = 4096,
     warmup: bool = True,
     jit_compile: bool = False,
+    retrieval_size: int = 200,
 ) -> str:
     """Export a ``SequentialModel`` for TF Serving; returns the version directory.
 
@@ -158,12 +161,16 @@ def export(
             default read from ``hparams.train_file`` (see ``tf_lsrec.serving.catalogue``).
         chunk_size: catalogue rows per model call inside ``recommend``.
         warmup: write ``assets.extra/tf_serving_warmup_requests``.
+        retrieval_size: candidates retrieved by the ``retrieve_and_rank`` signature before the
+            model ranks them (``tf_lsrec.serving.retrieval``; at most the catalogue size).
         jit_compile: XLA-compile the model part of each signature (faster on CPU; the server
             must support XLA, as ``tensorflow_model_server`` does).
 
     Signatures (inputs in docs/serving.md): ``serving_default`` (rows -> ``probability``),
-    ``score_candidates`` (one user x candidates -> ``scores``), ``recommend`` (one user ->
-    top-``k`` ``item_ids`` and ``scores``).
+    ``score_candidates`` (one user x candidates -> ``scores``), ``rank_candidates`` (the same ->
+    the best ``item_ids`` and ``scores``), ``recommend`` (one user -> top-``k`` ``item_ids`` and
+    ``scores`` of the whole catalogue), ``retrieve_and_rank`` (the same over ``retrieval_size``
+    retrieved candidates).
     """
     hp = model.hparams
     model._ensure_built()
@@ -188,7 +195,13 @@ def export(
         atomic_directory(final) as tmp,
     ):
         module = ServingModule(
-            model, catalogue, k=k, chunk_size=chunk_size, jit_compile=jit_compile, asset_dir=assets
+            model,
+            catalogue,
+            k=k,
+            chunk_size=chunk_size,
+            jit_compile=jit_compile,
+            asset_dir=assets,
+            retrieval_size=retrieval_size,
         )
         tf.saved_model.save(module, tmp, signatures=module.signatures())
         if warmup:
@@ -200,6 +213,7 @@ def export(
             "version": version,
             "signatures": _describe_inputs(),
             "recommend_k": k,
+            "retrieval_size": module.retrieval.size,
             "jit_compile": jit_compile,
             "catalogue_size": len(catalogue),
             "catalogue_missing_category": catalogue.missing_category,

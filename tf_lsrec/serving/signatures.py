@@ -1,4 +1,4 @@
-"""The serving ``tf.Module``: three signatures over raw string ids, vocab lookup in the graph.
+"""The serving ``tf.Module``: five signatures over raw string ids, vocab lookup in the graph.
 
 Every signature turns its raw inputs into model features with ``tf_lsrec.io.build_features`` (the
 function the training pipeline uses, so features cannot drift) and scores them with the model's
@@ -10,13 +10,17 @@ score only the target-dependent part per candidate.
 * ``serving_default``  rows ``[B]`` (histories right-padded ``[B, N]`` + ``history_length``)
   -> ``probability [B]``.
 * ``score_candidates`` one user's history (``[N]``) x candidates ``[C]`` -> ``scores [C]``.
+* ``rank_candidates``  the same inputs -> the best ``min(k, C)`` candidates: ``item_ids``,
+  ``scores`` (a candidate list from the caller's own generator, ranked by the model).
 * ``recommend``        one user's history -> top ``k`` catalogue items: ``item_ids [k]`` (string),
   ``scores [k]``; ``exclude_history`` removes items already in the history.
+* ``retrieve_and_rank`` the same inputs and outputs as ``recommend``, for large catalogues: a
+  dot-product candidate generator picks ``N`` items (``retrieval.py``), the model ranks them.
 
 Sequential models score ``MLP([user ; target])``, which does not factorise into a dot product of
 a user vector and an item vector, so ``recommend`` cannot use ``tfrs``' ``BruteForce`` index: it
 scores every catalogue item with the model (in chunks of ``chunk_size`` rows) and takes
-``tf.math.top_k``.
+``tf.math.top_k``; ``retrieve_and_rank`` trades that exactness for ``N`` model evaluations.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import tensorflow as tf
 from tf_lsrec.io.features import build_features
 from tf_lsrec.serving.assets import VOCAB_FILES, AssetCatalogue, AssetVocabLookup, write_assets
 from tf_lsrec.serving.catalogue import Catalogue
+from tf_lsrec.serving.retrieval import EmbeddingRetrieval
 
 PREDICT_INPUTS = {
     "user": tf.TensorSpec([None], tf.string, "user"),
@@ -59,7 +64,9 @@ RECOMMEND_INPUTS = {
 SIGNATURE_INPUTS = {
     "serving_default": PREDICT_INPUTS,
     "score_candidates": CANDIDATE_INPUTS,
+    "rank_candidates": CANDIDATE_INPUTS,
     "recommend": RECOMMEND_INPUTS,
+    "retrieve_and_rank": RECOMMEND_INPUTS,
 }
 
 
@@ -89,6 +96,8 @@ class ServingModule(tf.Module):
         chunk_size: catalogue rows scored per model call in ``recommend``.
         jit_compile: compile the model part (features -> scores) with XLA; string lookups and
             feature building stay outside the compiled function.
+        retrieval_size: ``N``, candidates retrieved by ``retrieve_and_rank`` (at most the
+            catalogue).
         asset_dir: where the vocab and catalogue text files are written (``assets.py``; the
             SavedModel copies them into its ``assets/``); default a new temporary directory.
     """
@@ -101,6 +110,7 @@ class ServingModule(tf.Module):
         chunk_size: int = 4096,
         jit_compile: bool = False,
         asset_dir: str | None = None,
+        retrieval_size: int = 200,
     ):
         super().__init__(name="tf_lsrec_serving")
         n = len(catalogue)
@@ -155,6 +165,12 @@ class ServingModule(tf.Module):
             tf.pad(cate_idx, [[0, pad]]), trainable=False, name="catalogue_cate_index"
         )
         self.catalogue_size = n
+        self.retrieval = EmbeddingRetrieval(
+            model,
+            self.catalogue_item_index[:n],
+            self.catalogue_cate_index[:n],
+            min(int(retrieval_size), n),
+        )
         # Kept out of the tracked attributes: the SavedModel holds them once, as signatures
         # (tracked tf.function attributes would be traced and serialized a second time).
         self._functions = _Untracked(
@@ -167,6 +183,12 @@ class ServingModule(tf.Module):
                 ),
                 "recommend": tf.function(
                     self._recommend, input_signature=[RECOMMEND_INPUTS], autograph=False
+                ),
+                "rank_candidates": tf.function(
+                    self._rank_candidates, input_signature=[CANDIDATE_INPUTS], autograph=False
+                ),
+                "retrieve_and_rank": tf.function(
+                    self._retrieve_and_rank, input_signature=[RECOMMEND_INPUTS], autograph=False
                 ),
             }
         )
@@ -296,14 +318,44 @@ class ServingModule(tf.Module):
             )
             scores = tf.reshape(scores, [-1])
         scores = scores[: self.catalogue_size]
-        position = self.catalogue.position(x["item_history"])
-        position = tf.boolean_mask(position, position >= 0)
-        seen = tf.scatter_nd(position[:, None], tf.ones_like(position), [self.catalogue_size]) > 0
         scores = tf.where(
-            tf.logical_and(x["exclude_history"], seen), tf.constant(-math.inf, tf.float32), scores
+            tf.logical_and(x["exclude_history"], self._seen(x)),
+            tf.constant(-math.inf, tf.float32),
+            scores,
         )
         top = tf.math.top_k(scores, k=self.k)
         return {"item_ids": self.catalogue.items_at(top.indices), "scores": top.values}
+
+    def _seen(self, x: dict) -> tf.Tensor:
+        """bool ``[n]``: catalogue positions of the items of ``item_history``."""
+        position = self.catalogue.position(x["item_history"])
+        position = tf.boolean_mask(position, position >= 0)
+        return tf.scatter_nd(position[:, None], tf.ones_like(position), [self.catalogue_size]) > 0
+
+    def _retrieve_and_rank(self, x: dict) -> dict[str, tf.Tensor]:
+        """One user -> top ``k`` of the ``N`` retrieved candidates ranked by the model
+        (``retrieval.py``); same outputs as ``recommend``."""
+        user = self._user_features(x)
+        excluded = tf.logical_and(x["exclude_history"], self._seen(x))
+        positions = self.retrieval(EmbeddingRetrieval.query(self.model, user), excluded)
+        scores = self._user_scores(
+            user,
+            tf.gather(self.catalogue_item_index, positions),
+            tf.gather(self.catalogue_cate_index, positions),
+        )
+        scores = tf.where(tf.gather(excluded, positions), tf.constant(-math.inf), scores)
+        top = tf.math.top_k(scores, k=self.k)
+        return {
+            "item_ids": self.catalogue.items_at(tf.gather(positions, top.indices)),
+            "scores": top.values,
+        }
+
+    def _rank_candidates(self, x: dict) -> dict[str, tf.Tensor]:
+        """One user x the caller's ``C`` candidates -> the best ``min(k, C)``: ``item_ids``,
+        ``scores`` (the candidate generator is the caller's)."""
+        scores = self._score_candidates(x)["scores"]
+        top = tf.math.top_k(scores, k=tf.minimum(self.k, tf.size(scores)))
+        return {"item_ids": tf.gather(x["candidate_items"], top.indices), "scores": top.values}
 
     def signatures(self) -> dict[str, tf.types.experimental.ConcreteFunction]:
         """The three concrete functions, keyed by signature name."""
