@@ -63,6 +63,7 @@ def test_retrieve_and_rank_ranks_the_retrieved_candidates(served, helpers):
         out = _outputs(served, name)
         got = [x.decode() for x in out["item_ids"]]
         assert got == want_ids, name
+        assert [x.decode() for x in out["retrieved_items"]] == retrieved, name
         np.testing.assert_allclose(out["scores"], want_scores, atol=TOL)
         if exclude:
             assert not set(got) & set(served.rec_row[5].split(","))

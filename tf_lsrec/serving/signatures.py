@@ -334,7 +334,8 @@ class ServingModule(tf.Module):
 
     def _retrieve_and_rank(self, x: dict) -> dict[str, tf.Tensor]:
         """One user -> top ``k`` of the ``N`` retrieved candidates ranked by the model
-        (``retrieval.py``); same outputs as ``recommend``."""
+        (``retrieval.py``): ``recommend``'s outputs plus ``retrieved_items`` (string ``[N]``,
+        the candidates in retrieval order, for measuring the generator's recall)."""
         user = self._user_features(x)
         excluded = tf.logical_and(x["exclude_history"], self._seen(x))
         positions = self.retrieval(EmbeddingRetrieval.query(self.model, user), excluded)
@@ -348,6 +349,7 @@ class ServingModule(tf.Module):
         return {
             "item_ids": self.catalogue.items_at(tf.gather(positions, top.indices)),
             "scores": top.values,
+            "retrieved_items": self.catalogue.items_at(positions),
         }
 
     def _rank_candidates(self, x: dict) -> dict[str, tf.Tensor]:
