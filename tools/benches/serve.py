@@ -233,7 +233,7 @@ def run(args) -> dict:
     n_rec = max(50, args.requests // 2)
     rec = _time(loaded.signatures["recommend"], rec_inputs, n_rec, args.warmup)
     retrieve = _time(loaded.signatures["retrieve_and_rank"], rec_inputs, n_rec, args.warmup)
-    recall = _recall(loaded, hp.test_file, args.recall_users, args.k)
+    recall = _recall(loaded, hp.test_file, args.recall_users, args.k) if args.recall_users else None
     return {
         "model": hp.model_type,
         "yaml": args.yaml,
