@@ -30,7 +30,7 @@ import tempfile
 
 import tensorflow as tf
 
-from tf_lsrec.io.features import build_features
+from tf_lsrec.io.features import TIME_FEATURES, _g, build_features
 from tf_lsrec.serving.assets import VOCAB_FILES, AssetCatalogue, AssetVocabLookup, write_assets
 from tf_lsrec.serving.catalogue import Catalogue
 from tf_lsrec.serving.retrieval import EmbeddingRetrieval
@@ -220,16 +220,45 @@ class ServingModule(tf.Module):
             ),
         ]
         with tf.control_dependencies(checks):
-            raw = {
-                "users": tf.reshape(x["user"], [1]),
-                "items": tf.constant([""]),
-                "cates": tf.constant([""]),
-                "time": tf.reshape(x["time"], [1]),
-                "item_history": tf.RaggedTensor.from_tensor(x["item_history"][None, :]),
-                "cate_history": tf.RaggedTensor.from_tensor(x["category_history"][None, :]),
-                "time_history": tf.RaggedTensor.from_tensor(x["time_history"][None, :]),
-            }
-        return self._features(raw)
+            return self._one_user_features(
+                x["user"], x["time"], x["item_history"], x["category_history"], x["time_history"]
+            )
+
+    def _one_user_features(self, user, now, item_history, cate_history, time_history):
+        """``build_features`` of one row, specialised to dense 1-D histories (no ragged ops:
+        this runs on every request). Equal to ``build_features`` on the same row (the tests
+        compare served scores with the training pipeline's): the time features use the whole
+        history (``t_0`` is its first step), then the last ``L`` steps are kept, left-aligned
+        and zero-padded."""
+        L = self.max_seq_length  # noqa: N806
+        t = tf.cast(time_history, tf.float64)
+        now = tf.cast(now, tf.float64)
+        n = tf.size(t)
+        nxt = tf.concat([t[1:], now[None]], 0)[:n]  # t_{j+1}, t* for the last step
+        feats = {
+            "time_diff": _g(nxt - t, self.divisor),
+            "time_from_first_action": _g(nxt - t[:1], self.divisor),
+            "time_to_now": _g(now - t, self.divisor),
+        }
+        start = tf.maximum(n - L, 0)
+        pad = [[0, L - (n - start)]]
+
+        def last(v, fill=0):  # the last L steps of v [n], as [1, L]
+            return tf.reshape(tf.pad(v[start:], pad, constant_values=fill), [1, L])
+
+        out = {
+            "users": self.lookup.users(tf.reshape(user, [1])),
+            "items": self.lookup.items(tf.constant([""])),
+            "cates": self.lookup.cates(tf.constant([""])),
+            "item_history": last(self.lookup.items(item_history)),
+            "item_cate_history": last(self.lookup.cates(cate_history)),
+            "mask": tf.sequence_mask([n - start], L, dtype=tf.float32),
+            "time": tf.reshape(now, [1]),
+            "time_history": last(t, tf.constant(0.0, tf.float64)),
+        }
+        for name in TIME_FEATURES:
+            out[name] = tf.cast(last(feats[name], tf.constant(0.0, tf.float64)), tf.float32)
+        return out
 
     def _user_scores(self, user: dict[str, tf.Tensor], items: tf.Tensor, cates: tf.Tensor):
         """Scores ``[C]`` of one user's row ``[1, ...]`` against targets ``items``/``cates``
