@@ -60,5 +60,9 @@ def test_bad_requests_are_refused_over_every_transport(served, name, pattern):
             # JSON numbers carry no dtype: TF Serving converts them to the signature's float64
             assert "outputs" in res[t], res[t].get("error")
             continue
+        if name == "err_empty" and t == "rest_inputs":
+            # `[]` cannot say it is an empty [0, N] matrix: refused, on the shape
+            assert "error" in res[t], f"{name} over {t} was accepted"
+            continue
         assert "error" in res[t], f"{name} over {t} was accepted"
         assert re.search(pattern, res[t]["error"], re.S), (t, res[t]["error"][:2000])
