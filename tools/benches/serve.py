@@ -9,9 +9,11 @@ single requests on CPU: p50 / p99 / mean in milliseconds after a warm-up.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import pickle
+import sys
 import tempfile
 import time
 
@@ -122,7 +124,8 @@ def _train(model, hp, lines: int, workdir: str) -> None:
                 break
             dst.write(line)
     hp.update(epochs=1)
-    model.fit(subset, hp.valid_file, valid_num_ngs=hp.get("valid_num_ngs", 4))
+    with contextlib.redirect_stdout(sys.stderr):  # stdout carries the JSON result
+        model.fit(subset, hp.valid_file, valid_num_ngs=hp.get("valid_num_ngs", 4))
 
 
 def _recall(loaded, test_file: str, users: int, k: int) -> dict:
@@ -242,6 +245,8 @@ def run(args) -> dict:
         "weights": (
             "as exported in --load"
             if args.load
+            else f"trained 1 epoch on the first {args.train_lines} training lines"
+            if args.train_lines
             else "untrained (latency does not depend on values)"
         ),
         "device": "CPU",
