@@ -160,6 +160,12 @@ def test_attention_pooling_with_encoded_keys_matches_plain_call(sizes):
     pooled, w = att(QUERY, KEYS, MASK, training=False, encoded_keys=encoded)
     np.testing.assert_allclose(w.numpy(), plain_w.numpy(), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(pooled.numpy(), plain_pooled.numpy(), rtol=1e-6, atol=1e-6)
+    # a query prefix shared by all queries (CLSR's q_S) folded into key_part
+    prefix = att.encode_keys(KEYS, query_prefix=QUERY[:, :2])
+    assert prefix["projected_suffix"].shape == (B, L, Q - 2)
+    pooled, w = att(QUERY, KEYS, MASK, training=False, encoded_keys=prefix)
+    np.testing.assert_allclose(w.numpy(), plain_w.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(pooled.numpy(), plain_pooled.numpy(), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("use_mask", [False, True])

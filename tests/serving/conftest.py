@@ -29,6 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 MODEL_NAMES = sorted(MODEL_CLASSES)
 MAX_SEQ = 8  # shorter than most planted histories, so truncation is exercised
 K = 10
+RETRIEVAL_N = 20  # candidates of retrieve_and_rank (the planted catalogue has > 100 items)
 
 
 def serving_hparams(model_type: str, paths, tmp_path, **overrides):
@@ -161,7 +162,7 @@ def served(request, planted_paths, tmp_path_factory):
     model._ensure_built()
     randomize(model, seed=11)
     base = str(tmp / "exports")
-    version_dir = export(model, base)
+    version_dir = export(model, base, retrieval_size=RETRIEVAL_N)
 
     test_rows = read_lines(planted_paths.test_file)[::7]
     row0 = test_rows[0]
@@ -246,6 +247,17 @@ def served(request, planted_paths, tmp_path_factory):
     requests += [
         ("recommend_all", "recommend", {**one_user(rec_row), "exclude_history": np.array(False)}),
         ("recommend_new", "recommend", {**one_user(rec_row), "exclude_history": np.array(True)}),
+        ("rank", "rank_candidates", requests[2][2]),
+        (
+            "retrieve_all",
+            "retrieve_and_rank",
+            {**one_user(rec_row), "exclude_history": np.array(False)},
+        ),
+        (
+            "retrieve_new",
+            "retrieve_and_rank",
+            {**one_user(rec_row), "exclude_history": np.array(True)},
+        ),
     ]
     results = run_fresh(version_dir, requests, tmp)
 

@@ -6,6 +6,12 @@
 ``results.pkl``: ``{name: {"outputs": {key: ndarray}} | {"error": "<Type>: <message>"}}`` plus
 ``"__warmup__"``: the outputs of every warm-up record, ``"__signatures__"``: the signature names,
 and ``"__self_contained__"``: True when loading and serving never imported ``tf_lsrec``.
+
+Each request is also sent the ways TF Serving receives it (``tfs_protocol.py``): as a
+``PredictRequest`` proto (``"proto"``, when ``tensorflow-serving-api`` is installed), as a REST
+``inputs`` JSON body (``"rest_inputs"``) and, for ``serving_default``, as REST ``instances``
+rows (``"rest_instances"``); each holds ``{"outputs": ...}`` or ``{"error": ...}`` like the
+direct call.
 """
 
 import os
@@ -17,18 +23,51 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 
 
+def _outcome(call) -> dict:
+    try:
+        return {"outputs": call()}
+    except Exception as e:  # noqa: BLE001 - the error itself is the result
+        return {"error": f"{type(e).__name__}: {e}"}
+
+
+def _transports(loaded, tfs, has_apis: bool, model_name: str, signature: str, inputs) -> dict:
+    """The direct call's outcome, with ``"proto"`` / ``"rest_inputs"`` / ``"rest_instances"``."""
+    fn = loaded.signatures[signature]
+    out_names = sorted(fn.structured_outputs)
+
+    def direct():
+        out = fn(**{k: tf.constant(v) for k, v in inputs.items()})
+        return {k: v.numpy() for k, v in out.items()}
+
+    def rest(body):
+        return tfs.rest_outputs(tfs.predict_rest(loaded, body), out_names)
+
+    res = _outcome(direct)
+    if has_apis:
+        res["proto"] = _outcome(lambda: tfs.predict_proto(loaded, model_name, signature, inputs))
+    res["rest_inputs"] = _outcome(lambda: rest(tfs.inputs_body(signature, inputs)))
+    if signature == "serving_default":
+        res["rest_instances"] = _outcome(lambda: rest(tfs.instances_body(signature, inputs)))
+    return res
+
+
 def main(requests_path: str, results_path: str) -> None:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import tfs_protocol as tfs
+
+    try:
+        import tensorflow_serving.apis  # noqa: F401
+    except ImportError:
+        has_apis = False
+    else:
+        has_apis = True
     with open(requests_path, "rb") as f:
         spec = pickle.load(f)
     loaded = tf.saved_model.load(spec["export_dir"])
+    model_name = os.path.basename(os.path.dirname(os.path.normpath(spec["export_dir"])))
     results = {}
     for name, signature, inputs in spec["requests"]:
-        fn = loaded.signatures[signature]
-        try:
-            out = fn(**{k: tf.constant(v) for k, v in inputs.items()})
-            results[name] = {"outputs": {k: v.numpy() for k, v in out.items()}}
-        except Exception as e:  # noqa: BLE001 - the error itself is the result
-            results[name] = {"error": f"{type(e).__name__}: {e}"}
+        results[name] = _transports(loaded, tfs, has_apis, model_name, signature, inputs)
     results["__self_contained__"] = "tf_lsrec" not in sys.modules
     warm = []
     warm_path = os.path.join(spec["export_dir"], "assets.extra", "tf_serving_warmup_requests")

@@ -39,7 +39,13 @@ def test_fresh_process_rows_match_training_pipeline(served):
 
 def test_loading_needs_no_library_code(served):
     assert served.results["__self_contained__"]
-    assert served.results["__signatures__"] == ["recommend", "score_candidates", "serving_default"]
+    assert served.results["__signatures__"] == [
+        "rank_candidates",
+        "recommend",
+        "retrieve_and_rank",
+        "score_candidates",
+        "serving_default",
+    ]
 
 
 def test_score_candidates_match(served):
@@ -83,6 +89,8 @@ def test_warmup_requests_are_real_and_served(served):
         "score_candidates",
         "recommend",
         "recommend",
+        "rank_candidates",
+        "retrieve_and_rank",
     ]
     assert all(r.model_name == served.name for r in reqs)
     first = reqs[0].inputs
@@ -215,7 +223,12 @@ def test_run_py_export_flags_export_the_trained_model(planted_paths, tmp_path, m
     run_tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(run_tool)
     sets = [f"data.{k}={v}" for k, v in planted_paths.as_hparams().items()]
-    sets += ["train.epochs=1", "train.batch_size=32", "model.max_seq_length=8", "info.show_step=1000"]
+    sets += [
+        "train.epochs=1",
+        "train.batch_size=32",
+        "model.max_seq_length=8",
+        "info.show_step=1000",
+    ]
     argv = ["--yaml", os.path.join(root, "hparams", "gru4rec.yaml"), "--run-dir", str(tmp_path)]
     argv += [a for s in sets for a in ("--set", s)]
     results = run_tool.main(argv + ["--export", str(tmp_path / "exports"), "--jit-compile"])
@@ -227,3 +240,37 @@ def test_run_py_export_flags_export_the_trained_model(planted_paths, tmp_path, m
     assert info["jit_compile"] is True and info["model_type"] == "gru4rec"
     with open(os.path.join(str(tmp_path), "results.json")) as f:
         assert json.load(f)["export_dir"] == version_dir
+
+
+def test_vocabularies_and_catalogue_are_assets_not_graph_constants(served):
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    from tf_lsrec.io.lookup import load_vocab
+
+    assets = os.path.join(served.version_dir, "assets")
+    assert sorted(os.listdir(assets)) == [
+        "catalogue.txt",
+        "cate_vocab.txt",
+        "item_vocab.txt",
+        "user_vocab.txt",
+    ]
+    with open(os.path.join(assets, "item_vocab.txt"), encoding="utf-8") as f:
+        rows = dict(line.rstrip("\n").split("\t") for line in f)
+    assert {k: int(v) for k, v in rows.items()} == load_vocab(served.hparams.item_vocab)
+    with open(os.path.join(assets, "catalogue.txt"), encoding="utf-8") as f:
+        lines = [line.rstrip("\n").split("\t") for line in f]
+    assert [tuple(x) for x in zip(*lines)] == [tuple(c) for c in served.catalogue]
+    # no string constant anywhere in the graph or its functions holds a vocabulary
+    sm = saved_model_pb2.SavedModel()
+    with open(os.path.join(served.version_dir, "saved_model.pb"), "rb") as f:
+        sm.ParseFromString(f.read())
+    graph = sm.meta_graphs[0].graph_def
+    nodes = list(graph.node) + [n for fn in graph.library.function for n in fn.node_def]
+    strings = {
+        v.decode("utf-8", "replace")
+        for n in nodes
+        if n.op == "Const"
+        for v in n.attr["value"].tensor.string_val
+    }
+    ids = set(rows) | set(load_vocab(served.hparams.user_vocab))
+    assert len(ids) > 100 and len(strings & ids) < 3, sorted(strings & ids)[:10]

@@ -69,3 +69,26 @@ def test_decoder_rejects_other_logs():
         decode_request(b"\x12\x00")  # a classify_log (field 2), not a predict_log
     with pytest.raises(ValueError, match="truncated"):
         decode_request(b"\x32\x05\x0a")
+
+
+def test_official_protos_give_the_same_bytes_and_parse_back():
+    """With tensorflow-serving-api installed, records are its ``PredictionLog`` (deterministic
+    serialisation), byte-identical to the fallback wire encoder."""
+    apis = pytest.importorskip("tensorflow_serving.apis.prediction_log_pb2")
+    req = WarmupRequest(
+        "clsr",
+        "score_candidates",
+        {
+            "user": np.array(b"u1", object),
+            "time": np.array(3.0),
+            "item_history": np.array([b"a", b"b"], object),
+            "candidate_items": np.array([b"c"], object),
+        },
+    )
+    official = encode_request(req, official=True)
+    assert official == encode_request(req, official=False)
+    log = apis.PredictionLog.FromString(official)
+    assert log.predict_log.request.model_spec.signature_name == "score_candidates"
+    assert sorted(log.predict_log.request.inputs) == sorted(req.inputs)
+    back = decode_request(official)
+    np.testing.assert_array_equal(back.inputs["item_history"], req.inputs["item_history"])

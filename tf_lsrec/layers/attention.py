@@ -170,14 +170,28 @@ class AttentionPooling(_QueryKeysLayer):
         self.mlp.build(tf.TensorShape([None, None, 4 * q_dim]))
         super().build(query_shape)
 
-    def encode_keys(self, keys: tf.Tensor) -> dict[str, tf.Tensor]:
+    def encode_keys(
+        self, keys: tf.Tensor, query_prefix: tf.Tensor | None = None
+    ) -> dict[str, tf.Tensor]:
         """The query-independent part of :meth:`call` for ``keys [B, L, D]`` (layer built):
         ``projected = keys @ W_a`` ``[B, L, Q]`` and its term of the MLP's first Dense layer,
         ``key_part [B, L, U]``. Pass it back as ``call(..., encoded_keys=...)`` to score many
-        queries against one history without recomputing it."""
+        queries against one history without recomputing it.
+
+        ``query_prefix [B, P]``: the first ``P`` query dimensions when they are the same for
+        every query to come (CLSR's ``[q_S ; e_t]``: ``q_S`` is per user). Their share of the
+        ``V * q`` term is then added to ``key_part`` here, and ``call`` multiplies only the
+        last ``Q - P`` dimensions per query (the queries must start with this prefix)."""
         projected = tf.einsum("bld,dq->blq", keys, tf.cast(self.kernel, keys.dtype))
-        w_v, _, w_d, _ = self._first_kernel_blocks(keys.dtype)
-        return {"projected": projected, "key_part": tf.einsum("blq,qu->blu", projected, w_v + w_d)}
+        w_v, _, w_d, w_p = self._first_kernel_blocks(keys.dtype)
+        key_part = tf.einsum("blq,qu->blu", projected, w_v + w_d)
+        if query_prefix is None:
+            return {"projected": projected, "key_part": key_part}
+        p = int(query_prefix.shape[-1])
+        prefix_cross = tf.einsum(
+            "blq,qu->blu", projected[..., :p] * tf.expand_dims(query_prefix, 1), w_p[:p]
+        )
+        return {"projected_suffix": projected[..., p:], "key_part": key_part + prefix_cross}
 
     def _first_kernel_blocks(self, dtype) -> list[tf.Tensor]:
         """The MLP's first kernel ``[4Q, U]`` as the four ``[Q, U]`` blocks that multiply
@@ -197,13 +211,19 @@ class AttentionPooling(_QueryKeysLayer):
         # concatenation and multiplies a quarter of it per (row, position).
         if encoded_keys is None:
             encoded_keys = self.encode_keys(keys)
-        projected = encoded_keys["projected"]
-        _, w_q, w_d, w_p = self._first_kernel_blocks(projected.dtype)
+        dtype = encoded_keys["key_part"].dtype
+        _, w_q, w_d, w_p = self._first_kernel_blocks(dtype)
         first = self.mlp.first_dense
         query_part = tf.matmul(query, w_q - w_d)  # [B, U]
         if first.use_bias:
             query_part += tf.cast(first.bias, query_part.dtype)
-        cross = tf.einsum("blq,qu->blu", projected * tf.expand_dims(query, 1), w_p)
+        if "projected_suffix" in encoded_keys:  # the prefix's cross term is in key_part
+            projected = encoded_keys["projected_suffix"]
+            p = int(query.shape[-1]) - int(projected.shape[-1])
+            cross = tf.einsum("blq,qu->blu", projected * tf.expand_dims(query[:, p:], 1), w_p[p:])
+        else:
+            projected = encoded_keys["projected"]
+            cross = tf.einsum("blq,qu->blu", projected * tf.expand_dims(query, 1), w_p)
         hidden = encoded_keys["key_part"] + cross + tf.expand_dims(query_part, 1)
         scores = tf.squeeze(self.mlp.call_after_first_dense(hidden, training=training), axis=-1)
         weights = masked_softmax(scores, mask)

@@ -248,7 +248,11 @@ class CLSRModel(SequentialModel):
     def prepare_history_for_scoring(self, history):
         if "short_sequence" not in history:
             return history
-        keys = self.short_attention.encode_keys(history["short_sequence"])
+        # q_S is the same for every target: its part of the attention's V * [q_S ; e_t] term is
+        # computed once here, per candidate only the e_t part remains
+        keys = self.short_attention.encode_keys(
+            history["short_sequence"], query_prefix=history["short_query"]
+        )
         return {**history, "short_keys": keys}
 
     def score_targets(self, batch, emb, history, training):

@@ -4,7 +4,8 @@ Layout (TF Serving's file-system source watches ``<export_dir>/<model_name>/`` a
 highest integer version directory)::
 
     <export_dir>/<model_name>/<version>/
-        saved_model.pb  fingerprint.pb  variables/  assets/
+        saved_model.pb  fingerprint.pb  variables/
+        assets/{user,item,cate}_vocab.txt  assets/catalogue.txt   read by tf.lookup at load
         assets.extra/tf_serving_warmup_requests   real requests replayed on load
         assets.extra/tf_lsrec_export.json         what was exported (model, catalogue, inputs)
 
@@ -19,6 +20,7 @@ import json
 import logging
 import os
 import re
+import tempfile
 from collections.abc import Mapping
 
 import numpy as np
@@ -125,6 +127,8 @@ def warmup_requests(
         request(model_name, "score_candidates", candidates),
         request(model_name, "recommend", {**one, "exclude_history": np.array(True)}),
         request(model_name, "recommend", {**one, "exclude_history": np.array(False)}),
+        request(model_name, "rank_candidates", candidates),
+        request(model_name, "retrieve_and_rank", {**one, "exclude_history": np.array(True)}),
     ]
 
 
@@ -149,6 +153,7 @@ def export(
     warmup: bool = True,
     jit_compile: bool = False,
     data_paths=None,
+    retrieval_size: int = 200,
 ) -> str:
     """Export a ``SequentialModel`` for TF Serving; returns the version directory.
 
@@ -162,14 +167,18 @@ def export(
             default read from ``hparams.train_file`` (see ``tf_lsrec.serving.catalogue``).
         chunk_size: catalogue rows per model call inside ``recommend``.
         warmup: write ``assets.extra/tf_serving_warmup_requests``.
+        retrieval_size: candidates retrieved by the ``retrieve_and_rank`` signature before the
+            model ranks them (``tf_lsrec.serving.retrieval``; at most the catalogue size).
         jit_compile: XLA-compile the model part of each signature (faster on CPU; the server
             must support XLA, as ``tensorflow_model_server`` does).
         data_paths: the ``DataPaths`` the model was trained on (``tools/run.py``); default the
             ``item_vocab`` / ``train_file`` hyper-parameters.
 
     Signatures (inputs in docs/serving.md): ``serving_default`` (rows -> ``probability``),
-    ``score_candidates`` (one user x candidates -> ``scores``), ``recommend`` (one user ->
-    top-``k`` ``item_ids`` and ``scores``).
+    ``score_candidates`` (one user x candidates -> ``scores``), ``rank_candidates`` (the same ->
+    the best ``item_ids`` and ``scores``), ``recommend`` (one user -> top-``k`` ``item_ids`` and
+    ``scores`` of the whole catalogue), ``retrieve_and_rank`` (the same over ``retrieval_size``
+    retrieved candidates).
     """
     hp = model.hparams
     model._ensure_built()
@@ -188,9 +197,20 @@ def export(
             len(catalogue),
             catalogue.source,
         )
-    module = ServingModule(model, catalogue, k=k, chunk_size=chunk_size, jit_compile=jit_compile)
     final = os.path.join(model_dir, str(version))
-    with atomic_directory(final) as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="tf_lsrec_assets_") as assets,
+        atomic_directory(final) as tmp,
+    ):
+        module = ServingModule(
+            model,
+            catalogue,
+            k=k,
+            chunk_size=chunk_size,
+            jit_compile=jit_compile,
+            asset_dir=assets,
+            retrieval_size=retrieval_size,
+        )
         tf.saved_model.save(module, tmp, signatures=module.signatures())
         if warmup:
             write_warmup_file(
@@ -201,6 +221,7 @@ def export(
             "version": version,
             "signatures": _describe_inputs(),
             "recommend_k": k,
+            "retrieval_size": module.retrieval.size,
             "jit_compile": jit_compile,
             "catalogue_size": len(catalogue),
             "catalogue_missing_category": catalogue.missing_category,

@@ -1,4 +1,4 @@
-"""The serving ``tf.Module``: three signatures over raw string ids, vocab lookup in the graph.
+"""The serving ``tf.Module``: five signatures over raw string ids, vocab lookup in the graph.
 
 Every signature turns its raw inputs into model features with ``tf_lsrec.io.build_features`` (the
 function the training pipeline uses, so features cannot drift) and scores them with the model's
@@ -10,24 +10,31 @@ score only the target-dependent part per candidate.
 * ``serving_default``  rows ``[B]`` (histories right-padded ``[B, N]`` + ``history_length``)
   -> ``probability [B]``.
 * ``score_candidates`` one user's history (``[N]``) x candidates ``[C]`` -> ``scores [C]``.
+* ``rank_candidates``  the same inputs -> the best ``min(k, C)`` candidates: ``item_ids``,
+  ``scores`` (a candidate list from the caller's own generator, ranked by the model).
 * ``recommend``        one user's history -> top ``k`` catalogue items: ``item_ids [k]`` (string),
   ``scores [k]``; ``exclude_history`` removes items already in the history.
+* ``retrieve_and_rank`` the same inputs and outputs as ``recommend``, for large catalogues: a
+  dot-product candidate generator picks ``N`` items (``retrieval.py``), the model ranks them.
 
 Sequential models score ``MLP([user ; target])``, which does not factorise into a dot product of
 a user vector and an item vector, so ``recommend`` cannot use ``tfrs``' ``BruteForce`` index: it
 scores every catalogue item with the model (in chunks of ``chunk_size`` rows) and takes
-``tf.math.top_k``.
+``tf.math.top_k``; ``retrieve_and_rank`` trades that exactness for ``N`` model evaluations.
 """
 
 from __future__ import annotations
 
 import math
+import tempfile
 
 import tensorflow as tf
 
-from tf_lsrec.io.features import build_features
+from tf_lsrec.io.features import TIME_FEATURES, _g, build_features
+from tf_lsrec.serving.assets import VOCAB_FILES, AssetCatalogue, AssetVocabLookup, write_assets
 from tf_lsrec.serving.catalogue import Catalogue
 from tf_lsrec.serving.guards import time_checks
+from tf_lsrec.serving.retrieval import EmbeddingRetrieval
 
 PREDICT_INPUTS = {
     "user": tf.TensorSpec([None], tf.string, "user"),
@@ -58,7 +65,9 @@ RECOMMEND_INPUTS = {
 SIGNATURE_INPUTS = {
     "serving_default": PREDICT_INPUTS,
     "score_candidates": CANDIDATE_INPUTS,
+    "rank_candidates": CANDIDATE_INPUTS,
     "recommend": RECOMMEND_INPUTS,
+    "retrieve_and_rank": RECOMMEND_INPUTS,
 }
 
 
@@ -88,6 +97,10 @@ class ServingModule(tf.Module):
         chunk_size: catalogue rows scored per model call in ``recommend``.
         jit_compile: compile the model part (features -> scores) with XLA; string lookups and
             feature building stay outside the compiled function.
+        retrieval_size: ``N``, candidates retrieved by ``retrieve_and_rank`` (at most the
+            catalogue).
+        asset_dir: where the vocab and catalogue text files are written (``assets.py``; the
+            SavedModel copies them into its ``assets/``); default a new temporary directory.
     """
 
     def __init__(
@@ -97,6 +110,8 @@ class ServingModule(tf.Module):
         k: int = 10,
         chunk_size: int = 4096,
         jit_compile: bool = False,
+        asset_dir: str | None = None,
+        retrieval_size: int = 200,
     ):
         super().__init__(name="tf_lsrec_serving")
         n = len(catalogue)
@@ -105,7 +120,26 @@ class ServingModule(tf.Module):
         if chunk_size < 1:
             raise ValueError(f"chunk_size = {chunk_size}; expected >= 1")
         self._model = _Untracked(model)  # the Keras object itself is not saved
-        self.lookup = model.data.lookup
+        # vocabularies and catalogue as asset files read by tf.lookup initializers, not as
+        # graph constants (the model's own tables are not saved)
+        if asset_dir is None:
+            asset_dir = tempfile.mkdtemp(prefix="tf_lsrec_assets_")
+        vocabs = {}
+        for kind, table in zip(
+            VOCAB_FILES,
+            (
+                model.data.lookup.user_table,
+                model.data.lookup.item_table,
+                model.data.lookup.cate_table,
+            ),
+        ):
+            keys, values = table.export()
+            vocabs[kind] = dict(
+                zip((k.decode("utf-8") for k in keys.numpy()), values.numpy().tolist())
+            )
+        paths = write_assets(asset_dir, vocabs, catalogue)
+        self.lookup = AssetVocabLookup(paths)
+        self.catalogue = AssetCatalogue(paths["catalogue"])
         self.model_variables = list(model.variables)
         self.max_seq_length = int(model.data.max_seq_length)
         self.divisor = float(model.data.divisor)
@@ -121,10 +155,10 @@ class ServingModule(tf.Module):
         self.chunk_size = int(min(chunk_size, n))
         self.n_chunks = int(math.ceil(n / self.chunk_size))
         items = tf.constant(list(catalogue.items), tf.string)
-        self.catalogue_items = tf.Variable(items, trainable=False, name="catalogue_items")
         pad = self.n_chunks * self.chunk_size - n
         item_idx = self.lookup.items(items)
         cate_idx = self.lookup.cates(tf.constant(list(catalogue.categories), tf.string))
+        # numeric indices of the catalogue: variables (the checkpoint), not graph constants
         self.catalogue_item_index = tf.Variable(
             tf.pad(item_idx, [[0, pad]]), trainable=False, name="catalogue_item_index"
         )
@@ -132,9 +166,11 @@ class ServingModule(tf.Module):
             tf.pad(cate_idx, [[0, pad]]), trainable=False, name="catalogue_cate_index"
         )
         self.catalogue_size = n
-        self.catalogue_position = tf.lookup.StaticHashTable(
-            tf.lookup.KeyValueTensorInitializer(items, tf.range(n, dtype=tf.int32)),
-            default_value=-1,
+        self.retrieval = EmbeddingRetrieval(
+            model,
+            self.catalogue_item_index[:n],
+            self.catalogue_cate_index[:n],
+            min(int(retrieval_size), n),
         )
         # Kept out of the tracked attributes: the SavedModel holds them once, as signatures
         # (tracked tf.function attributes would be traced and serialized a second time).
@@ -148,6 +184,12 @@ class ServingModule(tf.Module):
                 ),
                 "recommend": tf.function(
                     self._recommend, input_signature=[RECOMMEND_INPUTS], autograph=False
+                ),
+                "rank_candidates": tf.function(
+                    self._rank_candidates, input_signature=[CANDIDATE_INPUTS], autograph=False
+                ),
+                "retrieve_and_rank": tf.function(
+                    self._retrieve_and_rank, input_signature=[RECOMMEND_INPUTS], autograph=False
                 ),
             }
         )
@@ -180,16 +222,45 @@ class ServingModule(tf.Module):
             *time_checks(x["time"], x["time_history"]),  # NaN / Inf -> INVALID_ARGUMENT
         ]
         with tf.control_dependencies(checks):
-            raw = {
-                "users": tf.reshape(x["user"], [1]),
-                "items": tf.constant([""]),
-                "cates": tf.constant([""]),
-                "time": tf.reshape(x["time"], [1]),
-                "item_history": tf.RaggedTensor.from_tensor(x["item_history"][None, :]),
-                "cate_history": tf.RaggedTensor.from_tensor(x["category_history"][None, :]),
-                "time_history": tf.RaggedTensor.from_tensor(x["time_history"][None, :]),
-            }
-        return self._features(raw)
+            return self._one_user_features(
+                x["user"], x["time"], x["item_history"], x["category_history"], x["time_history"]
+            )
+
+    def _one_user_features(self, user, now, item_history, cate_history, time_history):
+        """``build_features`` of one row, specialised to dense 1-D histories (no ragged ops:
+        this runs on every request). Equal to ``build_features`` on the same row (the tests
+        compare served scores with the training pipeline's): the time features use the whole
+        history (``t_0`` is its first step), then the last ``L`` steps are kept, left-aligned
+        and zero-padded."""
+        L = self.max_seq_length  # noqa: N806
+        t = tf.cast(time_history, tf.float64)
+        now = tf.cast(now, tf.float64)
+        n = tf.size(t)
+        nxt = tf.concat([t[1:], now[None]], 0)[:n]  # t_{j+1}, t* for the last step
+        feats = {
+            "time_diff": _g(nxt - t, self.divisor),
+            "time_from_first_action": _g(nxt - t[:1], self.divisor),
+            "time_to_now": _g(now - t, self.divisor),
+        }
+        start = tf.maximum(n - L, 0)
+        pad = [[0, L - (n - start)]]
+
+        def last(v, fill=0):  # the last L steps of v [n], as [1, L]
+            return tf.reshape(tf.pad(v[start:], pad, constant_values=fill), [1, L])
+
+        out = {
+            "users": self.lookup.users(tf.reshape(user, [1])),
+            "items": self.lookup.items(tf.constant([""])),
+            "cates": self.lookup.cates(tf.constant([""])),
+            "item_history": last(self.lookup.items(item_history)),
+            "item_cate_history": last(self.lookup.cates(cate_history)),
+            "mask": tf.sequence_mask([n - start], L, dtype=tf.float32),
+            "time": tf.reshape(now, [1]),
+            "time_history": last(t, tf.constant(0.0, tf.float64)),
+        }
+        for name in TIME_FEATURES:
+            out[name] = tf.cast(last(feats[name], tf.constant(0.0, tf.float64)), tf.float32)
+        return out
 
     def _user_scores(self, user: dict[str, tf.Tensor], items: tf.Tensor, cates: tf.Tensor):
         """Scores ``[C]`` of one user's row ``[1, ...]`` against targets ``items``/``cates``
@@ -281,14 +352,46 @@ class ServingModule(tf.Module):
             )
             scores = tf.reshape(scores, [-1])
         scores = scores[: self.catalogue_size]
-        position = self.catalogue_position.lookup(x["item_history"])
-        position = tf.boolean_mask(position, position >= 0)
-        seen = tf.scatter_nd(position[:, None], tf.ones_like(position), [self.catalogue_size]) > 0
         scores = tf.where(
-            tf.logical_and(x["exclude_history"], seen), tf.constant(-math.inf, tf.float32), scores
+            tf.logical_and(x["exclude_history"], self._seen(x)),
+            tf.constant(-math.inf, tf.float32),
+            scores,
         )
         top = tf.math.top_k(scores, k=self.k)
-        return {"item_ids": tf.gather(self.catalogue_items, top.indices), "scores": top.values}
+        return {"item_ids": self.catalogue.items_at(top.indices), "scores": top.values}
+
+    def _seen(self, x: dict) -> tf.Tensor:
+        """bool ``[n]``: catalogue positions of the items of ``item_history``."""
+        position = self.catalogue.position(x["item_history"])
+        position = tf.boolean_mask(position, position >= 0)
+        return tf.scatter_nd(position[:, None], tf.ones_like(position), [self.catalogue_size]) > 0
+
+    def _retrieve_and_rank(self, x: dict) -> dict[str, tf.Tensor]:
+        """One user -> top ``k`` of the ``N`` retrieved candidates ranked by the model
+        (``retrieval.py``): ``recommend``'s outputs plus ``retrieved_items`` (string ``[N]``,
+        the candidates in retrieval order, for measuring the generator's recall)."""
+        user = self._user_features(x)
+        excluded = tf.logical_and(x["exclude_history"], self._seen(x))
+        positions = self.retrieval(EmbeddingRetrieval.query(self.model, user), excluded)
+        scores = self._user_scores(
+            user,
+            tf.gather(self.catalogue_item_index, positions),
+            tf.gather(self.catalogue_cate_index, positions),
+        )
+        scores = tf.where(tf.gather(excluded, positions), tf.constant(-math.inf), scores)
+        top = tf.math.top_k(scores, k=self.k)
+        return {
+            "item_ids": self.catalogue.items_at(tf.gather(positions, top.indices)),
+            "scores": top.values,
+            "retrieved_items": self.catalogue.items_at(positions),
+        }
+
+    def _rank_candidates(self, x: dict) -> dict[str, tf.Tensor]:
+        """One user x the caller's ``C`` candidates -> the best ``min(k, C)``: ``item_ids``,
+        ``scores`` (the candidate generator is the caller's)."""
+        scores = self._score_candidates(x)["scores"]
+        top = tf.math.top_k(scores, k=tf.minimum(self.k, tf.size(scores)))
+        return {"item_ids": tf.gather(x["candidate_items"], top.indices), "scores": top.values}
 
     def signatures(self) -> dict[str, tf.types.experimental.ConcreteFunction]:
         """The three concrete functions, keyed by signature name."""

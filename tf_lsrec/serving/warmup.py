@@ -1,9 +1,12 @@
 """TF Serving warm-up file: a TFRecord of ``tensorflow.serving.PredictionLog`` protos.
 
 TF Serving replays ``<version>/assets.extra/tf_serving_warmup_requests`` when it loads a model,
-so the first real request does not pay for graph initialisation. ``tensorflow_serving.apis`` is
-not a dependency, so the few messages needed are encoded here with the protobuf wire format
-(field numbers from ``tensorflow_serving/apis/{prediction_log,predict,model}.proto``)::
+so the first real request does not pay for graph initialisation. The records are built with the
+official protos of ``tensorflow-serving-api`` (``pip install "tf_lsrec[serving]"``, part of the
+``dev`` extra) when that package is installed. It is not a runtime dependency of ``tf_lsrec``:
+without it the same messages are encoded here with the protobuf wire format (field numbers from
+``tensorflow_serving/apis/{prediction_log,predict,model}.proto``), byte for byte what the
+official protos' deterministic serialisation gives (tested)::
 
     PredictionLog { PredictLog predict_log = 6; }
     PredictLog    { PredictRequest request = 1; }
@@ -41,6 +44,34 @@ class WarmupRequest:
     inputs: dict[str, np.ndarray]
 
 
+def serving_apis():
+    """``tensorflow_serving.apis.prediction_log_pb2`` when ``tensorflow-serving-api`` is
+    installed, else ``None``."""
+    try:
+        from tensorflow_serving.apis import prediction_log_pb2
+    except ImportError:
+        return None
+    return prediction_log_pb2
+
+
+def prediction_log(request: WarmupRequest):
+    """The official ``tensorflow.serving.PredictionLog`` proto of one request (needs
+    ``tensorflow-serving-api``)."""
+    apis = serving_apis()
+    if apis is None:
+        raise ImportError(
+            "tensorflow-serving-api is not installed; pip install 'tf_lsrec[serving]' "
+            "(or tensorflow-serving-api matching your TensorFlow version)"
+        )
+    log = apis.PredictionLog()
+    req = log.predict_log.request
+    req.model_spec.name = request.model_name
+    req.model_spec.signature_name = request.signature_name
+    for name, value in request.inputs.items():
+        req.inputs[name].CopyFrom(tf.make_tensor_proto(value))
+    return log
+
+
 # ---------------------------------------------------------------------- wire encoding
 def _varint(n: int) -> bytes:
     if n < 0:
@@ -58,8 +89,16 @@ def _field(number: int, payload: bytes) -> bytes:
     return _varint((number << 3) | _LEN) + _varint(len(payload)) + payload
 
 
-def encode_request(request: WarmupRequest) -> bytes:
-    """Serialized ``PredictionLog`` holding one ``PredictLog.request``."""
+def encode_request(request: WarmupRequest, official: bool | None = None) -> bytes:
+    """Serialized ``PredictionLog`` holding one ``PredictLog.request``.
+
+    ``official``: use ``tensorflow-serving-api``'s protos (deterministic serialisation: map
+    entries sorted by key); ``None`` = when installed, else the wire encoder below.
+    """
+    if official is None:
+        official = serving_apis() is not None
+    if official:
+        return prediction_log(request).SerializeToString(deterministic=True)
     spec = _field(1, request.model_name.encode()) + _field(3, request.signature_name.encode())
     body = _field(1, spec)
     for name in sorted(request.inputs):
@@ -106,7 +145,24 @@ def _fields(buf: bytes) -> Iterable[tuple[int, int | bytes]]:
 
 
 def decode_request(record: bytes) -> WarmupRequest:
-    """Inverse of :func:`encode_request` (ignores fields it does not know)."""
+    """Inverse of :func:`encode_request` (ignores fields it does not know); parsed with the
+    official ``PredictionLog`` when ``tensorflow-serving-api`` is installed."""
+    apis = serving_apis()
+    if apis is not None:
+        try:
+            log = apis.PredictionLog.FromString(record)
+        except Exception as e:  # noqa: BLE001 - google.protobuf.message.DecodeError
+            raise ValueError(f"truncated or malformed warm-up record ({e})") from None
+        if log.WhichOneof("log_type") != "predict_log":
+            raise ValueError("warm-up record is not a PredictionLog with a predict_log (field 6)")
+        if not log.predict_log.HasField("request"):
+            raise ValueError("warm-up record's predict_log has no request (field 1)")
+        req = log.predict_log.request
+        return WarmupRequest(
+            req.model_spec.name,
+            req.model_spec.signature_name or "serving_default",
+            {k: tf.make_ndarray(v) for k, v in req.inputs.items()},
+        )
     log = dict(_fields(record))
     if 6 not in log:
         raise ValueError("warm-up record is not a PredictionLog with a predict_log (field 6)")

@@ -9,8 +9,10 @@ single requests on CPU: p50 / p99 / mean in milliseconds after a warm-up.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import sys
 import tempfile
 import time
 
@@ -28,6 +30,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--export-dir", help="keep the export here (default: a temporary directory)")
     p.add_argument("--jit-compile", action="store_true", help="export with XLA-compiled scoring")
     p.add_argument("--load", help="time an existing version directory instead of exporting")
+    p.add_argument(
+        "--retrieval-size", type=int, default=200, help="N of the retrieve_and_rank signature"
+    )
+    p.add_argument(
+        "--train-lines",
+        type=int,
+        default=0,
+        help="train one epoch on the first N training lines before export (0: untrained; "
+        "recall of the retrieval stage is only meaningful for trained weights)",
+    )
+    p.add_argument(
+        "--recall-users", type=int, default=200, help="test users for the retrieval recall"
+    )
 
 
 def _data(args, hp, workdir: str):
@@ -66,20 +81,23 @@ def _request(train_file: str, max_seq_length: int):
     return best
 
 
-def _percentiles(timings: tuple[list[float], list[float]]) -> dict[str, float]:
-    """Wall-clock p50/p99/mean, and the same for the process CPU time of each request (on a
-    shared machine the wall clock includes waiting for a core; CPU time does not)."""
+def _percentiles(timings: tuple[list[float], list[float]]) -> dict[str, object]:
+    """p50 / p99 / mean in ms of the wall clock and, side by side, of the process CPU time of
+    each request (on a shared machine the wall clock includes waiting for a core; CPU time does
+    not, and on more than one thread it can exceed the wall clock)."""
     import numpy as np
 
     wall, cpu = (np.asarray(t) * 1e3 for t in timings)
-    return {
-        "p50_ms": round(float(np.percentile(wall, 50)), 3),
-        "p99_ms": round(float(np.percentile(wall, 99)), 3),
-        "mean_ms": round(float(wall.mean()), 3),
-        "cpu_p50_ms": round(float(np.percentile(cpu, 50)), 3),
-        "cpu_p99_ms": round(float(np.percentile(cpu, 99)), 3),
-        "requests": len(wall),
-    }
+    out: dict[str, object] = {}
+    for name, stat in [
+        ("p50", lambda a: np.percentile(a, 50)),
+        ("p99", lambda a: np.percentile(a, 99)),
+        ("mean", np.mean),
+    ]:
+        out[f"wall_{name}_ms"] = round(float(stat(wall)), 3)
+        out[f"cpu_{name}_ms"] = round(float(stat(cpu)), 3)
+    out["requests"] = len(wall)
+    return out
 
 
 def _time(fn, inputs, n: int, warmup: int) -> tuple[list[float], list[float]]:
@@ -94,6 +112,64 @@ def _time(fn, inputs, n: int, warmup: int) -> tuple[list[float], list[float]]:
         wall.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
     return wall, cpu
+
+
+def _train(model, hp, paths, lines: int, workdir: str) -> None:
+    """One epoch on the first ``lines`` lines of the training file (valid file as given)."""
+    subset = os.path.join(workdir, "train_subset")
+    with open(paths.train_file, encoding="utf-8") as src, open(subset, "w", encoding="utf-8") as dst:
+        for n, line in enumerate(src):
+            if n >= lines:
+                break
+            dst.write(line)
+    hp.update(epochs=1)
+    with contextlib.redirect_stdout(sys.stderr):  # stdout carries the JSON result
+        model.fit(subset, paths.valid_file, valid_num_ngs=hp.get("valid_num_ngs", 4))
+
+
+def _recall(loaded, test_file: str, users: int, k: int) -> dict:
+    """Recall of the retrieval stage against full scoring, over the first ``users`` distinct
+    users of ``test_file`` (their first test line's history, history items excluded):
+    ``recall_at_N[n]`` = mean |full top-k ∩ first n retrieved| / k, and ``topk_agreement`` =
+    mean |full top-k ∩ retrieve_and_rank top-k| / k."""
+    import numpy as np
+    import tensorflow as tf
+
+    rows, seen = [], set()
+    with open(test_file, encoding="utf-8") as f:
+        for line in f:
+            r = line.rstrip("\n").split("\t")
+            if r[1] not in seen and r[5]:
+                seen.add(r[1])
+                rows.append(r)
+            if len(rows) >= users:
+                break
+    hits: dict[int, list[float]] = {}
+    agree = []
+    size = None
+    for r in rows:
+        x = {
+            "user": tf.constant(r[1]),
+            "time": tf.constant(float(r[4]), tf.float64),
+            "item_history": tf.constant(r[5].split(",")),
+            "category_history": tf.constant(r[6].split(",")),
+            "time_history": tf.constant([float(t) for t in r[7].split(",")], tf.float64),
+            "exclude_history": tf.constant(True),
+        }
+        full = set(loaded.signatures["recommend"](**x)["item_ids"].numpy().tolist())
+        out = loaded.signatures["retrieve_and_rank"](**x)
+        retrieved = out["retrieved_items"].numpy().tolist()
+        size = len(retrieved)
+        agree.append(len(full & set(out["item_ids"].numpy().tolist())) / k)
+        for n in sorted({n for n in (10, 25, 50, 100, 200, 400, 800) if n < size} | {size}):
+            hits.setdefault(n, []).append(len(full & set(retrieved[:n])) / k)
+    return {
+        "users": len(rows),
+        "k": k,
+        "retrieval_size": size,
+        "recall_at_N": {str(n): round(float(np.mean(v)), 4) for n, v in sorted(hits.items())},
+        "topk_agreement": round(float(np.mean(agree)), 4) if agree else None,
+    }
 
 
 def run(args) -> dict:
@@ -122,6 +198,8 @@ def run(args) -> dict:
     else:
         lookup = VocabLookup.from_files(paths.user_vocab, paths.item_vocab, paths.cate_vocab)
         model = get_model_class(hp.model_type)(hp, data=SequentialData(hp, lookup))
+        if args.train_lines > 0:
+            _train(model, hp, paths, args.train_lines, workdir)
         t1 = time.perf_counter()
         version_dir = export(
             model,
@@ -129,6 +207,7 @@ def run(args) -> dict:
             k=args.k,
             jit_compile=args.jit_compile,
             data_paths=paths,
+            retrieval_size=args.retrieval_size,
         )
         export_seconds = round(time.perf_counter() - t1, 2)
         del model
@@ -160,13 +239,20 @@ def run(args) -> dict:
     rec_inputs = {**user, "exclude_history": tf.constant(True)}
     n_rec = max(50, args.requests // 2)
     rec = _time(loaded.signatures["recommend"], rec_inputs, n_rec, args.warmup)
+    retrieve = _time(loaded.signatures["retrieve_and_rank"], rec_inputs, n_rec, args.warmup)
+    recall = _recall(loaded, paths.test_file, args.recall_users, args.k) if args.recall_users else None
     return {
         "model": hp.model_type,
         "yaml": args.yaml,
         "data": data,
         "jit_compile": args.jit_compile if not args.load else "see version_dir",
-        "weights": ("as exported in --load" if args.load
-                    else "untrained (latency does not depend on values)"),
+        "weights": (
+            "as exported in --load"
+            if args.load
+            else f"trained 1 epoch on the first {args.train_lines} training lines"
+            if args.train_lines
+            else "untrained (latency does not depend on values)"
+        ),
         "device": "CPU",
         "threads": {"intra_op": args.threads, "inter_op": args.threads},
         "catalogue_size": info["catalogue_size"],
@@ -174,8 +260,16 @@ def run(args) -> dict:
         "request_history_length": len(user["item_history"].numpy()),
         "score_candidates": {"candidates": len(cand), **_percentiles(score)},
         "recommend": {"k": args.k, "exclude_history": True, **_percentiles(rec)},
-        "goal": "score_candidates p99 < 5 ms (1 user x 100 candidates, one core)",
+        "retrieve_and_rank": {
+            "k": args.k,
+            "retrieval_size": info.get("retrieval_size"),
+            "exclude_history": True,
+            **_percentiles(retrieve),
+        },
+        "retrieval_recall": recall,
+        "goal": "score_candidates wall-clock p99 < 5 ms (1 user x 100 candidates, one core)",
         "goal_met": bool(np.percentile(score[0], 99) * 1e3 < 5.0),
+        "goal_met_cpu_time": bool(np.percentile(score[1], 99) * 1e3 < 5.0),
         "prepare_and_build_seconds": round(t1 - t0, 2),
         "export_seconds": export_seconds,
         "version_dir": version_dir,
