@@ -18,6 +18,7 @@ import sys
 # the others)
 BENCHES = {
     "pipeline": "benches.pipeline",
+    "prepare": "benches.prepare",
     "serve": "benches.serve",
     "train": "benches.train",
 }
