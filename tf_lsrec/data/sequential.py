@@ -357,8 +357,12 @@ def _gather(src: np.ndarray, starts: np.ndarray, lens: np.ndarray) -> bytes:
     starts = starts.ravel()
     lens = lens.ravel()
     total = int(lens.sum())
-    out_off = np.cumsum(lens) - lens
-    idx = np.repeat(starts - out_off, lens) + np.arange(total, dtype=np.int64)
+    # int32 positions when they fit: half the memory traffic of the per-byte index
+    dt = np.int32 if len(src) < 2**31 and total < 2**31 else np.int64
+    lens = lens.astype(dt, copy=False)
+    out_off = np.cumsum(lens, dtype=dt) - lens
+    idx = np.repeat(starts.astype(dt, copy=False) - out_off, lens)
+    idx += np.arange(total, dtype=dt)
     return src[idx].tobytes()
 
 
