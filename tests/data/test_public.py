@@ -284,3 +284,48 @@ def test_errors_name_the_file(tmp_path):
         public.load_kuairec(tmp_path / "k.csv")
     with pytest.raises(ValueError, match="unknown public dataset"):
         prepare_public("netflix", [], tmp_path / "o")
+
+
+def _tool(monkeypatch, name):
+    import importlib.util
+    import os
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    monkeypatch.syspath_prepend(os.path.join(root, "tools"))
+    spec = importlib.util.spec_from_file_location(name, os.path.join(root, "tools", f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_prepare_data_cli_public_dataset(tmp_path, monkeypatch):
+    tool = _tool(monkeypatch, "prepare_data")
+    # Taobao-shaped log that survives the default filters: 150 users x 12 of 120 items
+    rows = [
+        (f"u{k}", f"i{(k * 12 + j) % 120}", f"c{(k * 12 + j) % 120 % 7}", "pv",
+         BASE + j * 60_000 + k)
+        for k in range(150) for j in range(12)
+    ]  # fmt: skip
+    raw = tmp_path / "UserBehavior.csv"
+    raw.write_text("".join(",".join(map(str, r)) + "\n" for r in rows))
+    out = tmp_path / "out"
+    assert tool.main(["--dataset", "taobao", "--raw", str(raw), "--out", str(out),
+                      "--user-fraction", "1.0"]) == 0  # fmt: skip
+    m = read_manifest(out)
+    assert m["interactions"] == 1800 and m["test_num_ngs"] == 99
+    assert m["split"]["keep_eval"] == 0.15 and m["lines"]["train"] > 0
+    check_negatives(out / "test_data", 99)
+
+
+def test_prepare_data_cli_duckdb_engine(tmp_path, monkeypatch):
+    pytest.importorskip("duckdb")
+    tool = _tool(monkeypatch, "prepare_data")
+    from tf_lsrec.data.synthetic import generate_interactions
+
+    inter, _ = generate_interactions(50, seed=0, n_items=40, n_categories=4)
+    log = tmp_path / "log.parquet"
+    inter.rename(columns={"user": "uid"}).to_parquet(log, index=False)
+    out = tmp_path / "out"
+    assert tool.main(["--input", str(log), "--engine", "duckdb", "--user-col", "uid",
+                      "--out", str(out)]) == 0  # fmt: skip
+    assert read_manifest(out)["interactions"] == len(inter)
