@@ -35,6 +35,7 @@ from tf_lsrec.data.progress import Progress
 from tf_lsrec.data.sequential import (
     MANIFEST_NAME,
     TEST,
+    TRAIN,
     VALID,
     InstanceTable,
     SplitFiles,
@@ -243,6 +244,7 @@ def prepare_out_of_core(
     work_dir: str | os.PathLike | None = None,
     chunk_rows: int = 1 << 20,
     progress: bool = False,
+    write_lines: bool = True,
 ) -> DataPaths:
     """Prepare ``source`` (CSV / TSV with a header, Parquet, or a DataFrame) into ``out_dir``.
 
@@ -250,6 +252,7 @@ def prepare_out_of_core(
     schema names (``user, item, category, timestamp``) to the source's column names,
     ``memory_limit`` / ``threads`` bound DuckDB, ``work_dir`` holds its sorted copy and spill
     files (default: a temporary directory beside ``out_dir``, removed at the end).
+    ``write_lines=False`` stops after the first pass (vocabs and manifest only; for benches).
     """
     check_settings(valid_num_ngs, test_num_ngs, max_history)
     columns = {c: c for c in COLUMNS} | dict(columns or {})
@@ -279,8 +282,8 @@ def prepare_out_of_core(
         positives = {"valid": [], "test": []}
         item_cate = np.zeros(len(items), dtype=np.int64)
         counter = VocabCounter(len(items), len(cates), max_history)
-        n_users = len1 = len2 = 0
-        bar = Progress(2 * n, "preparing (2 passes)", enabled=progress)
+        n_users = len1 = len2 = n_train = 0
+        bar = Progress(2 * n if write_lines else n, "preparing", enabled=progress)
         for offset, t in iter_user_chunks(sorted_path, items, cates, chunk_rows):
             codes = assign_splits(t, rule, seed, offset)
             pool[offset : offset + t.n] = t.item_code
@@ -291,6 +294,7 @@ def prepare_out_of_core(
             last = np.r_[ic[1:] != ic[:-1], True]
             item_cate[ic[last]] = t.cate_code[order[last]]
             counter.add(t, codes, offset)
+            n_train += int((codes == TRAIN).sum())
             n_users += len(t.users)
             len1 += int((t.lengths == 1).sum())
             len2 += int((t.lengths == 2).sum())
@@ -301,10 +305,16 @@ def prepare_out_of_core(
             pos = np.concatenate(positives[s]) if positives[s] else np.empty(0, np.int64)
             negs[s] = draw_negatives(rng, pool, pos, k).astype(np.int32)
         del pool, positives
+        lines = {
+            "train": n_train,
+            "valid": len(negs["valid"]) * (valid_num_ngs + 1),
+            "test": len(negs["test"]) * (test_num_ngs + 1),
+        }
         # pass 2: the lines
         taken = {"valid": 0, "test": 0}
         with SplitFiles(paths, valid_num_ngs, test_num_ngs, max_history, item_cate) as files:
-            for offset, t in iter_user_chunks(sorted_path, items, cates, chunk_rows):
+            chunks = iter_user_chunks(sorted_path, items, cates, chunk_rows) if write_lines else ()
+            for offset, t in chunks:
                 codes = assign_splits(t, rule, seed, offset)
                 chunk_negs = {}
                 for s, code in (("valid", VALID), ("test", TEST)):
@@ -323,7 +333,7 @@ def prepare_out_of_core(
             categories=len(cates),
             user_lengths_1=len1,
             user_lengths_2=len2,
-            lines=files.lines,
+            lines=lines,
             positives={s: len(v) for s, v in negs.items()},
             valid_num_ngs=valid_num_ngs,
             test_num_ngs=test_num_ngs,
@@ -333,6 +343,12 @@ def prepare_out_of_core(
             vocabs=vocabs,
             split_rule=rule,
         )
+        if write_lines:
+            assert files.lines == lines, (files.lines, lines)
+        else:
+            manifest["lines_written"] = False
+            for name in ("train_file", "valid_file", "test_file"):
+                os.remove(getattr(paths, name))
         atomic_write_text(os.path.join(out, MANIFEST_NAME), json.dumps(manifest, indent=2) + "\n")
     finally:
         if own_work:

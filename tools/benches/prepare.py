@@ -35,6 +35,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input", help="an existing log (CSV/TSV/Parquet) instead of generating one")
     p.add_argument("--keep", action="store_true", help="keep the generated log and the output")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-lines", action="store_true",
+                   help="duckdb: sort + first pass only (vocabs, negatives), no line files")  # fmt: skip
 
 
 def _step(argv: list[str]) -> dict:
@@ -73,7 +75,7 @@ def run(args: argparse.Namespace) -> dict:
         out = os.path.join(work, "prepared")
         prep = _step(
             ["prepare", log, out, args.engine, str(args.max_history), str(args.valid_ngs),
-             str(args.test_ngs), args.memory_limit, str(args.threads)]
+             str(args.test_ngs), args.memory_limit, str(args.threads), str(int(args.no_lines))]
         )  # fmt: skip
         with open(os.path.join(out, "manifest.json"), encoding="utf-8") as f:
             manifest = json.load(f)
@@ -83,6 +85,7 @@ def run(args: argparse.Namespace) -> dict:
             users=manifest["users"],
             lines=manifest["lines"],
             output_gib=round(_du(out) / 2**30, 2),
+            lines_written=not args.no_lines,
             max_history=args.max_history or None,
             memory_limit=args.memory_limit if args.engine == "duckdb" else None,
             prepare_s=prep["seconds"],
@@ -117,7 +120,7 @@ def _main(argv: list[str]) -> dict:
         _, path, n, seed = argv
         write_synthetic_interactions(path, int(n), seed=int(seed), progress=True)
         return {"seconds": round(time.perf_counter() - start, 2), "peak_rss_mib": _peak_mib()}
-    _, log, out, engine, max_history, vngs, tngs, memory_limit, threads = argv
+    _, log, out, engine, max_history, vngs, tngs, memory_limit, threads, no_lines = argv
     kw = dict(
         valid_num_ngs=int(vngs),
         test_num_ngs=int(tngs),
@@ -134,7 +137,14 @@ def _main(argv: list[str]) -> dict:
         from tf_lsrec.data.outofcore import prepare_out_of_core
 
         versions["duckdb"] = duckdb.__version__
-        prepare_out_of_core(log, out, memory_limit=memory_limit, threads=int(threads) or None, **kw)
+        prepare_out_of_core(
+            log,
+            out,
+            memory_limit=memory_limit,
+            threads=int(threads) or None,
+            write_lines=not int(no_lines),
+            **kw,
+        )
     else:
         from tf_lsrec.data.interactions import read_interactions
         from tf_lsrec.data.sequential import write_sequential_files
