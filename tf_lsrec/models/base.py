@@ -424,7 +424,13 @@ class SequentialModel(tfrs.Model):
             steps = 0
             dataset = self.data.train_dataset(train_file, seed=_epoch_seed(self.seed, epoch))
             if distributed:
-                dataset = strategy.experimental_distribute_dataset(dataset)
+                # one input file: each worker takes its part of every global batch (the default
+                # FILE sharding needs at least one file per worker)
+                options = tf.data.Options()
+                options.experimental_distribute.auto_shard_policy = (
+                    tf.data.experimental.AutoShardPolicy.DATA
+                )
+                dataset = strategy.experimental_distribute_dataset(dataset.with_options(options))
             for batch in dataset:
                 parts = train_step(batch)
                 steps += 1
