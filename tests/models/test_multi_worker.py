@@ -46,7 +46,10 @@ def test_two_workers_step_equals_single_process_step(tmp_path):
     procs = [
         subprocess.Popen(
             [sys.executable, WORKER, str(tmp_path), str(i), ports, "worker"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(),
         )  # fmt: skip
         for i in range(2)
     ]
