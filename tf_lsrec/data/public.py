@@ -142,7 +142,9 @@ def load_taobao(
     The file is read in chunks; users are sampled by a seeded hash of the id (each user kept
     with probability ``user_fraction``, where CLSR draws exactly 5 % of the ids after the other
     filters, unseeded), so memory holds only the sampled users' page views plus the distinct
-    (item, category) pairs.
+    (item, category) pairs. Those pairs are taken from all page views, before the ``(user,
+    item)`` de-duplication (CLSR checks after it): an item differs only if one user saw it under
+    two categories and nobody else saw it under the second.
     """
     path = os.fspath(path)
     lo, hi = _local_seconds(start, tz), _local_seconds(end, tz)
