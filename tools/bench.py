@@ -21,6 +21,7 @@ import sys
 BENCHES = {
     "gemm": "benches.gemm",
     "pipeline": "benches.pipeline",
+    "prepare": "benches.prepare",
     "serve": "benches.serve",
     "train": "benches.train",
     "vs-microsoft": "benches.vs_microsoft",

@@ -246,3 +246,53 @@ def test_bad_arguments(tmp_path):
         write_sequential_files(
             table([("u", "x", "c", 1), ("u", "y", "c", 2), ("u", "a,b", "c", 3)]), tmp_path
         )
+
+
+def test_global_time_split(tmp_path):
+    # T = 90, window 10: test = ts >= 80, valid = 70 <= ts < 80, train earlier (reference §1.4)
+    rows = [("u1", f"a{t}", "x", t) for t in (0, 10, 50, 80, 90)]
+    rows += [("u2", "b75", "y", 75), ("u2", "b85", "y", 85), ("u3", "c60", "z", 60)]
+    rows += [("u3", "c72", "z", 72)]
+    rule = sequential.SplitRule("time", window=10)
+    p = write_sequential_files(
+        table(rows), tmp_path, valid_num_ngs=1, test_num_ngs=1, user_default=True, split=rule
+    )
+    assert read_lines(p.train_file) == [
+        ["1", "u1", "a10", "x", "10", "a0", "x", "0"],
+        ["1", "u1", "a50", "x", "50", "a0,a10", "x,x", "0,10"],
+    ]
+    assert [v[1:5] for v in read_lines(p.valid_file) if v[0] == "1"] == [["u3", "c72", "z", "72"]]
+    test = [v for v in read_lines(p.test_file) if v[0] == "1"]
+    assert [v[1:3] + v[5:6] for v in test] == [
+        ["u1", "a80", "a0,a10,a50"],
+        ["u1", "a90", "a0,a10,a50,a80"],
+        ["u2", "b85", "b75"],
+    ]
+    m = read_manifest(tmp_path)
+    assert m["split"]["valid_start"] == 70 and m["split"]["test_start"] == 80
+    with open(p.user_vocab, "rb") as f:
+        assert pickle.load(f) == {"default_uid": 0, "u1": 1}
+
+
+def test_sampled_lines_and_vectorised_vocab_match_the_train_file(tmp_path):
+    from tf_lsrec.data.synthetic import generate_interactions
+
+    inter, _ = generate_interactions(200, seed=0, n_items=80, n_categories=6)
+    rule = sequential.SplitRule("time", window=5 * 86400, keep_train=0.5, keep_eval=0.15)
+    p = write_sequential_files(inter, tmp_path / "a", seed=1, max_history=6, split=rule)
+    m = read_manifest(tmp_path / "a")
+    full = read_manifest(
+        write_sequential_files(
+            inter,
+            tmp_path / "b",
+            seed=1,
+            max_history=6,
+            split=sequential.SplitRule("time", window=5 * 86400),
+        ).train_file.rsplit("/", 1)[0]
+    )
+    assert 0.4 < m["lines"]["train"] / full["lines"]["train"] < 0.6
+    assert 0.08 < m["positives"]["test"] / full["positives"]["test"] < 0.22
+    rebuilt = build_vocabs(p.train_file, tmp_path / "u.pkl", tmp_path / "i.pkl", tmp_path / "c.pkl")
+    for got, path in zip(rebuilt, (p.user_vocab, p.item_vocab, p.cate_vocab)):
+        with open(path, "rb") as f:
+            assert pickle.load(f) == got

@@ -196,13 +196,14 @@ def write_synthetic_interactions(
     progress: bool = False,
     **overrides,
 ) -> dict[str, int]:
-    """Stream exactly ``n_interactions`` planted rows to a CSV file (any size, bounded memory).
+    """Stream exactly ``n_interactions`` planted rows to a CSV or Parquet file (bounded memory).
 
     Users are generated in chunks of ``USERS_PER_CHUNK`` (chunk ``j`` seeded by ``[seed, j+1]``);
     the last user is shortened so the total is exact. Writes are atomic (temporary + rename).
 
     Args:
-        path: CSV with header ``user,item,category,timestamp``.
+        path: CSV with header ``user,item,category,timestamp``, or Parquet (``.parquet``: one row
+            group per chunk of users, needs pyarrow) with those columns.
         ground_truth_path: optional CSV with ``GROUND_TRUTH_COLUMNS``, aligned row by row.
 
     Returns:
@@ -215,7 +216,8 @@ def write_synthetic_interactions(
     bar = Progress(n_interactions, "generating synthetic interactions", enabled=progress)
     done = users = sessions = 0
     with atomic_path(path) as tmp, _maybe_atomic(ground_truth_path) as gtmp:
-        with open(tmp, "w", encoding="utf-8", newline="") as f, _maybe_open(gtmp) as g:
+        parquet = os.fspath(path).lower().endswith((".parquet", ".pq"))
+        with _ParquetOrCsv(tmp, parquet) as f, _maybe_open(gtmp) as g:
             header = True
             chunk = 0
             while done < n_interactions:
@@ -229,7 +231,7 @@ def write_synthetic_interactions(
                     lengths[-1] -= int(csum[cut] - left)
                 arrays = _generate_chunk(rng, lengths, users, sessions, cfg)
                 inter, truth = _frames(arrays)
-                inter.to_csv(f, index=False, header=header)
+                f.write(inter, header)
                 if g is not None:
                     truth.to_csv(g, index=False, header=header)
                 header = False
@@ -241,6 +243,35 @@ def write_synthetic_interactions(
                 chunk += 1
     bar.close()
     return {"interactions": done, "users": users, "sessions": sessions}
+
+
+class _ParquetOrCsv:
+    """Appends DataFrames to a CSV (text) or a Parquet file."""
+
+    def __init__(self, path: str, parquet: bool):
+        self.path, self.parquet, self.writer = path, parquet, None
+
+    def __enter__(self):
+        if not self.parquet:
+            self.writer = open(self.path, "w", encoding="utf-8", newline="")
+        return self
+
+    def write(self, df: pd.DataFrame, header: bool) -> None:
+        if not self.parquet:
+            df.to_csv(self.writer, index=False, header=header)
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, table.schema)
+        self.writer.write_table(table)
+
+    def __exit__(self, *exc):
+        if self.writer is not None:
+            self.writer.close()
+        return False
 
 
 class _Null:

@@ -306,7 +306,13 @@ class Trainer:
         if resuming and position is not None:
             dataset, steps, sums = position.resume(dataset)
         if strategy is not None:
-            dataset = strategy.experimental_distribute_dataset(dataset)
+            # one input file: each worker takes its part of every global batch (the default
+            # FILE sharding needs at least one file per worker)
+            options = tf.data.Options()
+            options.experimental_distribute.auto_shard_policy = (
+                tf.data.experimental.AutoShardPolicy.DATA
+            )
+            dataset = strategy.experimental_distribute_dataset(dataset.with_options(options))
         for batch in dataset:
             parts = train_step(batch)
             steps += 1
