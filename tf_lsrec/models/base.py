@@ -381,11 +381,12 @@ class SequentialModel(tfrs.Model):
     def training_counters(self) -> dict[str, int]:
         """Cumulative counts kept by the objectives during training; ``fit`` prints and logs
         each epoch's increase (``training_log.csv``), so rows a loss term skips are reported."""
-        # instances with no valid in-batch negative (all targets of the batch equal theirs)
-        counts: dict[str, int] = {"negative_fallbacks": self.data.negative_fallbacks}
+        counts: dict[str, int] = {}
         for objective in self.objectives:
             if hasattr(objective, "counters"):
                 counts.update(objective.counters())
+        # instances with no valid in-batch negative (all targets of the batch equal theirs)
+        counts["negative_fallbacks"] = self.data.negative_fallbacks
         return counts
 
     # ------------------------------------------------------------------ persistence
