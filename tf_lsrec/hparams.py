@@ -208,6 +208,11 @@ _declare(
     max_grad_norm=S(float, 2.0, check=_pos, expect="> 0"),
     seed=S(int, 42, "seed for initialisers, shuffling and negatives", nullable=True),
     jit_compile=S(bool, False, "XLA-compile the train step"),
+    share_history=S((str, bool), "auto",
+                    "encode each line's history once for its 1+K training rows (and once per "
+                    "1+N evaluation group): auto = unless the history path has active dropout "
+                    "(which would share masks across a group), true = always, false = never",
+                    choices=("auto", True, False)),
     distribute=S(str, "default", "tf.distribute strategy",
                  choices=("default", "mirrored", "multi_worker_mirrored")),
     eval_metric=S(str, "group_auc", "validation metric for early stopping (higher is better)"),
