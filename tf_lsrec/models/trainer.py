@@ -287,22 +287,25 @@ class Trainer:
         dataset = model.data.train_dataset(train_file, seed=_epoch_seed(model.seed, epoch))
         if strategy is not None:
             dataset = strategy.experimental_distribute_dataset(dataset)
-        sums: dict[str, float] = {}
+        # The loss parts are summed as tensors (float64) and read on the host only every
+        # show_step steps and at the end of the epoch: converting each part to a Python float
+        # every step made the loop wait for each step before dispatching the next.
+        sums: dict[str, tf.Tensor] = {}
         steps = 0
         for batch in dataset:
             parts = train_step(batch)
             steps += 1
-            if steps % hp.show_step == 0 or steps == 1:
-                values = {k: float(v) for k, v in parts.items()}
-                print_flush(
-                    f"step {steps:d} , total_loss: {values['total_loss']:.4f}, "
-                    f"data_loss: {values['data_loss']:.4f}"
-                )
             for k, v in parts.items():
-                sums[k] = sums.get(k, 0.0) + float(v)
+                v = tf.cast(v, tf.float64)
+                sums[k] = sums[k] + v if k in sums else v
+            if steps % hp.show_step == 0 or steps == 1:
+                print_flush(
+                    f"step {steps:d} , total_loss: {float(parts['total_loss']):.4f}, "
+                    f"data_loss: {float(parts['data_loss']):.4f}"
+                )
         if steps == 0:
             raise ValueError(
                 f"{train_file}: no training batch of {hp.batch_size} instances; the file "
                 "has fewer lines than batch_size (after the min_seq_length filter)"
             )
-        return {k: v / steps for k, v in sums.items()}, steps
+        return {k: float(v) / steps for k, v in sums.items()}, steps
