@@ -392,10 +392,15 @@ class SequentialModel(tfrs.Model):
         return self.compute_loss_parts(inputs, training=training, group_size=g)["total_loss"]
 
     # ------------------------------------------------------------------ building variables
+    @tf.autograph.experimental.do_not_convert  # also called while a grouped step is traced
     def _ensure_built(self) -> None:
-        if self.built and self.trainable_variables:
+        # forward() does not go through Keras __call__, so `self.built` may stay False after the
+        # variables exist; without the flag every run_eval / collect ran an eager dummy forward
+        # (~0.5 s for SLi-Rec)
+        if getattr(self, "_variables_built", False) or (self.built and self.trainable_variables):
             return
         self.forward(dummy_batch(self.group_size, self.hparams.max_seq_length), training=False)
+        self._variables_built = True
 
     # ------------------------------------------------------------------ Microsoft-style API
     @property
