@@ -174,6 +174,11 @@ _declare(
                 "mixed_bfloat16 (bf16 compute, float32 variables; AMX on CPU) or mixed_float16 "
                 "(GPU); see tf_lsrec.models.precision", choices=("float32", "mixed_bfloat16",
                 "mixed_float16")),  # fmt: skip
+    share_history=S((str, bool), "auto",
+                    "encode each line's history once for its 1+K training rows (and once per "
+                    "1+N evaluation group): auto = unless the history path has active dropout "
+                    "(which would share masks across a group), true = always, false = never",
+                    choices=("auto", True, False)),
     distribute=S(str, "default", "tf.distribute strategy",
                  choices="tf_lsrec.models.distribute:STRATEGIES"),
     eval_metric=S(str, "group_auc", "validation metric for early stopping (higher is better)"),

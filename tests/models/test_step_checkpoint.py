@@ -22,17 +22,24 @@ def test_resume_mid_epoch_gives_the_uninterrupted_weights(make_hparams, tmp_path
     a = get_model_class("gru4rec")(hp_a).fit(hp_a.train_file, hp_a.valid_file, valid_num_ngs=4)
 
     hp_b = hp_a.replace(MODEL_DIR=str(tmp_path / "b"), run_dir=str(tmp_path / "b"))
-    real = trainer_module.check_finite_loss
+    real_epoch = trainer_module.Trainer._train_epoch
 
-    def kill_at_epoch_2_step_12(parts, epoch, step, *args, **kwargs):
-        if epoch == 2 and step == 12:  # the step-10 checkpoint is the last one written
-            raise Killed
-        return real(parts, epoch, step, *args, **kwargs)
+    def kill_at_epoch_2_step_12(self, train_step, train_file, epoch, *args, **kwargs):
+        done = 0
 
-    monkeypatch.setattr(trainer_module, "check_finite_loss", kill_at_epoch_2_step_12)
+        def step(batch):
+            nonlocal done
+            done += 1
+            if epoch == 2 and done == 12:  # the step-10 checkpoint is the last one written
+                raise Killed
+            return train_step(batch)
+
+        return real_epoch(self, step, train_file, epoch, *args, **kwargs)
+
+    monkeypatch.setattr(trainer_module.Trainer, "_train_epoch", kill_at_epoch_2_step_12)
     with pytest.raises(Killed):
         get_model_class("gru4rec")(hp_b).fit(hp_b.train_file, hp_b.valid_file, valid_num_ngs=4)
-    monkeypatch.setattr(trainer_module, "check_finite_loss", real)
+    monkeypatch.setattr(trainer_module.Trainer, "_train_epoch", real_epoch)
 
     b = get_model_class("gru4rec")(hp_b).fit(hp_b.train_file, hp_b.valid_file, valid_num_ngs=4)
     for wa, wb in zip(_weights(a), _weights(b)):

@@ -271,6 +271,7 @@ class SequentialData:
         min_seq_length: int | None = None,
         batch_size: int | None = None,
         raw_ids: bool = False,
+        group_size: int | None = None,
     ) -> tf.data.Dataset:
         """Evaluation batches in file order, labels from the file, one row per line.
 
@@ -280,11 +281,25 @@ class SequentialData:
         ``min_seq_length`` (default ``hparams.min_seq_length``) are skipped, as Microsoft does.
         ``raw_ids`` adds the file's ``user_id`` and ``item_id`` strings ``[B]`` to each batch
         (for outputs keyed by raw ids; the model does not read them).
+
+        ``group_size`` ``g`` (a file of groups of 1 positive + ``g - 1`` negatives, e.g.
+        ``valid_num_ngs + 1``) makes every batch whole groups: the batch size is rounded down
+        to a multiple of ``g`` (at least ``g``), so a group's lines never straddle two batches
+        and the padding of the last batch is whole groups too (copies of the last line). The
+        evaluation loop then encodes each group's history once; Keras ``model.evaluate`` and
+        ``fit(validation_data=...)`` need such batches because the group-softmax loss reshapes
+        rows into groups: pass ``group_size=train_num_ngs + 1`` there (the validation file must
+        have ``valid_num_ngs == train_num_ngs``).
         """
         hp = self.hparams
         path = os.fspath(file)
         min_len = int(hp.min_seq_length if min_seq_length is None else min_seq_length)
         batch = int(batch_size or hp.get("eval_batch_size") or hp.batch_size)
+        if group_size:
+            g = int(group_size)
+            if g < 1:
+                raise ValueError(f"eval_dataset: group_size = {g}; expected >= 1")
+            batch = max(g, batch // g * g)
         ds, _ = self._lines(path, min_len, "eval")
         ds = ds.batch(batch)
         ds = ds.map(

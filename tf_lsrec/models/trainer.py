@@ -13,6 +13,7 @@ A model (``SequentialModel``) is embeddings + encoder + head + its losses; this 
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -35,10 +36,15 @@ def make_train_step(model, strategy: tf.distribute.Strategy | None = None):
     scaled by ``1 / R`` (gradients are summed across replicas) and the parts are averaged."""
     optimizer = model.optimizer
     scale = 1.0 / strategy.num_replicas_in_sync if strategy is not None else 1.0
+    # train_dataset copies one line to its 1+K rows (each replica gets whole groups), so the
+    # history is encoded once per line without the in-graph check (hparams.share_history)
+    group_size = model.group_size if model.share_history(training=True) else None
 
     def step(batch):
         with tf.GradientTape() as tape:
-            parts = model.compute_loss_parts(batch, training=True)
+            parts = model.compute_loss_parts(
+                batch, training=True, group_size=group_size, checked=False
+            )
             scaled_loss = parts["total_loss"] * scale
         variables = model.trainable_variables
         grads = tape.gradient(scaled_loss, variables)
@@ -125,12 +131,24 @@ class Trainer:
             self._steps[name] = tf.function(fn)
         return self._steps[name]
 
-    def predict_step(self):
-        """The compiled ``batch -> {"scores": [B, 1]}`` step."""
+    def eval_group_size(self, num_ngs: int | None) -> int | None:
+        """Rows per evaluation group (``num_ngs + 1``) when the model shares a group's history in
+        inference (``hparams.share_history``), else ``None`` (one row at a time)."""
+        if num_ngs is None or not self.model.share_history(training=False):
+            return None
+        return int(num_ngs) + 1
+
+    def predict_step(self, group_size: int | None = None):
+        """The compiled ``batch -> {"scores": [B, 1]}`` step (one per ``group_size``, traced
+        once): with ``group_size`` each group's history is encoded once (checked in the graph;
+        a batch whose groups do not share their history runs row by row)."""
         model = self.model
-        return self.compiled(
-            "predict", lambda batch: {"scores": model.predict_scores(batch, training=False)}
-        )
+
+        def step(batch):
+            out = model.forward(batch, training=False, group_size=group_size)
+            return {"scores": model._scores_from_logits(out["logits"])}
+
+        return self.compiled(f"predict_g{group_size or 1}", step)
 
     def collect(
         self,
@@ -139,17 +157,22 @@ class Trainer:
         batch_keys=("labels", "users"),
         min_seq_length=None,
         raw_ids: bool = False,
+        group_size: int | None = None,
     ) -> dict[str, np.ndarray]:
         """:func:`collect` over the evaluation batches of ``filename`` (``step`` defaults to
-        :meth:`predict_step`; ``raw_ids`` adds the file's ``user_id`` / ``item_id`` strings)."""
+        :meth:`predict_step`; ``raw_ids`` adds the file's ``user_id`` / ``item_id`` strings;
+        ``group_size`` makes batches of whole groups, ``SequentialData.eval_dataset``)."""
         model = self.model
         model._ensure_built()
-        batches = model.data.eval_dataset(filename, min_seq_length=min_seq_length, raw_ids=raw_ids)
-        return collect(batches, step or self.predict_step(), batch_keys, what=str(filename))
+        batches = model.data.eval_dataset(
+            filename, min_seq_length=min_seq_length, raw_ids=raw_ids, group_size=group_size
+        )
+        step = step or self.predict_step(group_size)
+        return collect(batches, step, batch_keys, what=str(filename))
 
     def run_eval(self, filename, num_ngs: int) -> dict[str, float]:
         self.model.data.file_stats(filename, group_size=num_ngs + 1)  # 1 positive + num_ngs
-        cols = self.collect(filename)
+        cols = self.collect(filename, group_size=self.eval_group_size(num_ngs))
         return evaluate(cols["labels"], cols["scores"], cols["users"], self.model.hparams, num_ngs)
 
     def predict(self, infile, outfile) -> None:
@@ -301,7 +324,10 @@ class Trainer:
         model = self.model
         hp = model.hparams
         dataset = model.data.train_dataset(train_file, seed=_epoch_seed(model.seed, epoch))
-        sums: dict[str, float] = {}
+        # The loss parts are summed as tensors (float64) and read on the host only every
+        # show_step steps, at in-epoch checkpoints and at the end of the epoch; per step only
+        # the total is read, for the non-finite guard (a NaN / Inf part makes it non-finite).
+        sums: dict[str, tf.Tensor | float] = {}
         steps = 0
         if resuming and position is not None:
             dataset, steps, sums = position.resume(dataset)
@@ -316,20 +342,22 @@ class Trainer:
         for batch in dataset:
             parts = train_step(batch)
             steps += 1
-            values = check_finite_loss(parts, epoch, steps, batch, model.data, train_file, hp)
+            if not math.isfinite(float(parts["total_loss"])):
+                check_finite_loss(parts, epoch, steps, batch, model.data, train_file, hp)
+            for k, v in parts.items():
+                v = tf.cast(v, tf.float64)
+                sums[k] = sums[k] + v if k in sums else v
             if steps % hp.show_step == 0 or steps == 1:
                 print_flush(
-                    f"step {steps:d} , total_loss: {values['total_loss']:.4f}, "
-                    f"data_loss: {values['data_loss']:.4f}"
+                    f"step {steps:d} , total_loss: {float(parts['total_loss']):.4f}, "
+                    f"data_loss: {float(parts['data_loss']):.4f}"
                 )
-            for k, v in values.items():
-                sums[k] = sums.get(k, 0.0) + v
             if manager is not None and position is not None and position.due(steps):
-                position.record(steps, sums)
+                position.record(steps, {k: float(v) for k, v in sums.items()})
                 manager.save()
         if steps == 0:
             raise ValueError(
                 f"{train_file}: no training batch of {hp.batch_size} instances; the file "
                 "has fewer lines than batch_size (after the min_seq_length filter)"
             )
-        return {k: v / steps for k, v in sums.items()}, steps
+        return {k: float(v) / steps for k, v in sums.items()}, steps
