@@ -304,6 +304,30 @@ class SequentialData:
         out["sample_weight"] = tf.sequence_mask(n, batch, dtype=tf.float32)
         return _static(out, batch, self.max_seq_length)
 
+    def keras_eval_dataset(
+        self,
+        file: str | os.PathLike,
+        num_ngs: int | None = None,
+        batch_size: int | None = None,
+    ) -> tf.data.Dataset:
+        """Evaluation batches of whole groups, for Keras ``model.evaluate(ds)`` and
+        ``model.fit(..., validation_data=ds)``.
+
+        The :meth:`eval_dataset` batches of a file of groups of 1 positive + ``num_ngs``
+        negatives (default ``valid_num_ngs``), with the batch size (default
+        ``eval_batch_size``) rounded down to a multiple of ``num_ngs + 1`` (at least one
+        group), so no group straddles two batches; the rows padding the last batch have
+        ``sample_weight`` 0. The file is checked (``file_stats``) for that group layout.
+        """
+        hp = self.hparams
+        k = int(hp.valid_num_ngs if num_ngs is None else num_ngs)
+        if k < 1:
+            raise ValueError(f"keras_eval_dataset: num_ngs = {k}; expected >= 1")
+        g = k + 1
+        self.file_stats(file, group_size=g)
+        batch = int(batch_size or hp.get("eval_batch_size") or hp.batch_size)
+        return self.eval_dataset(file, batch_size=max(g, batch // g * g))
+
 
 _RANK2 = ("item_history", "item_cate_history", "mask", "time_history", "time_diff",
           "time_from_first_action", "time_to_now")  # fmt: skip
