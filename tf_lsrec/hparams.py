@@ -170,6 +170,11 @@ _declare(
     deterministic=S(bool, False, "two runs with the same seed are bit-identical on CPU "
                     "(TensorFlow op determinism: slower; some GPU ops refuse to run); needs seed"),
     jit_compile=S(bool, False, "XLA-compile the train step"),
+    share_history=S((str, bool), "auto",
+                    "encode each line's history once for its 1+K training rows (and once per "
+                    "1+N evaluation group): auto = unless the history path has active dropout "
+                    "(which would share masks across a group), true = always, false = never",
+                    choices=("auto", True, False)),
     distribute=S(str, "default", "tf.distribute strategy",
                  choices="tf_lsrec.models.distribute:STRATEGIES"),
     eval_metric=S(str, "group_auc", "validation metric for early stopping (higher is better)"),

@@ -271,6 +271,7 @@ class SequentialData:
         min_seq_length: int | None = None,
         batch_size: int | None = None,
         raw_ids: bool = False,
+        group_size: int | None = None,
     ) -> tf.data.Dataset:
         """Evaluation batches in file order, labels from the file, one row per line.
 
@@ -280,11 +281,25 @@ class SequentialData:
         ``min_seq_length`` (default ``hparams.min_seq_length``) are skipped, as Microsoft does.
         ``raw_ids`` adds the file's ``user_id`` and ``item_id`` strings ``[B]`` to each batch
         (for outputs keyed by raw ids; the model does not read them).
+
+        ``group_size`` ``g`` (a file of groups of 1 positive + ``g - 1`` negatives, e.g.
+        ``valid_num_ngs + 1``) makes every batch whole groups: the batch size is rounded down
+        to a multiple of ``g`` (at least ``g``), so a group's lines never straddle two batches
+        and the padding of the last batch is whole groups too (copies of the last line). The
+        evaluation loop then encodes each group's history once; Keras ``model.evaluate`` and
+        ``fit(validation_data=...)`` need such batches because the group-softmax loss reshapes
+        rows into groups: pass ``group_size=train_num_ngs + 1`` there (the validation file must
+        have ``valid_num_ngs == train_num_ngs``).
         """
         hp = self.hparams
         path = os.fspath(file)
         min_len = int(hp.min_seq_length if min_seq_length is None else min_seq_length)
         batch = int(batch_size or hp.get("eval_batch_size") or hp.batch_size)
+        if group_size:
+            g = int(group_size)
+            if g < 1:
+                raise ValueError(f"eval_dataset: group_size = {g}; expected >= 1")
+            batch = max(g, batch // g * g)
         ds, _ = self._lines(path, min_len, "eval")
         ds = ds.batch(batch)
         ds = ds.map(
@@ -313,20 +328,19 @@ class SequentialData:
         """Evaluation batches of whole groups, for Keras ``model.evaluate(ds)`` and
         ``model.fit(..., validation_data=ds)``.
 
-        The :meth:`eval_dataset` batches of a file of groups of 1 positive + ``num_ngs``
-        negatives (default ``valid_num_ngs``), with the batch size (default
-        ``eval_batch_size``) rounded down to a multiple of ``num_ngs + 1`` (at least one
-        group), so no group straddles two batches; the rows padding the last batch have
-        ``sample_weight`` 0. The file is checked (``file_stats``) for that group layout.
+        ``eval_dataset(file, group_size=num_ngs + 1)`` of a file of groups of 1 positive +
+        ``num_ngs`` negatives (default ``valid_num_ngs``): no group straddles two batches and
+        the rows padding the last batch have ``sample_weight`` 0. The file is checked
+        (``file_stats``) for that group layout first. Any ``num_ngs`` works with the
+        streaming group metrics and the validation loss of ``SequentialModel.test_step``,
+        unlike ``compute_loss``, which takes groups of ``train_num_ngs + 1``.
         """
         hp = self.hparams
         k = int(hp.valid_num_ngs if num_ngs is None else num_ngs)
         if k < 1:
             raise ValueError(f"keras_eval_dataset: num_ngs = {k}; expected >= 1")
-        g = k + 1
-        self.file_stats(file, group_size=g)
-        batch = int(batch_size or hp.get("eval_batch_size") or hp.batch_size)
-        return self.eval_dataset(file, batch_size=max(g, batch // g * g))
+        self.file_stats(file, group_size=k + 1)
+        return self.eval_dataset(file, batch_size=batch_size, group_size=k + 1)
 
 
 _RANK2 = ("item_history", "item_cate_history", "mask", "time_history", "time_diff",

@@ -212,12 +212,76 @@ class SequentialModel(tfrs.Model):
         history = self.encode_history(_without_targets(batch), _without_targets(emb), training)
         return self.score_targets(batch, emb, history, training)
 
-    def forward(self, batch: dict[str, tf.Tensor], training: bool = False) -> dict[str, tf.Tensor]:
-        """Run the model; returns a dict with ``logits [B, 1]`` and the encoder's extras."""
+    def forward(
+        self,
+        batch: dict[str, tf.Tensor],
+        training: bool = False,
+        group_size: int | None = None,
+        checked: bool = True,
+    ) -> dict[str, tf.Tensor]:
+        """Run the model; returns a dict with ``logits [B, 1]`` and the encoder's extras.
+
+        With ``group_size`` ``g > 1`` the rows come in contiguous groups of ``g`` that share one
+        history (the training layout: a positive and its ``K`` negatives; an evaluation group of
+        1+N lines): the history is embedded and encoded once per group, on the group's first
+        row, and the encoding is repeated to the group's rows before :meth:`score_targets`. The
+        outputs equal the per-row path's (``tests/models/test_shared_history.py``), except that
+        history dropout, if any, draws one mask per group (see :meth:`share_history`).
+        ``checked`` compares every group's history features in the graph and falls back to the
+        per-row path for a batch where they differ (or whose row count is not a multiple of
+        ``g``); the training step passes ``checked=False`` because ``train_dataset`` builds its
+        groups by copying one line.
+        """
+        g = int(group_size or 1)
+        rows = batch["mask"].shape[0]
+        if g <= 1 or (rows is not None and rows % g):
+            return self._forward_per_row(batch, training)
+        if not checked:
+            return self._forward_shared(batch, training, g)
+        return tf.cond(
+            groups_share_history(batch, g),
+            lambda: self._forward_shared(batch, training, g),
+            lambda: self._forward_per_row(batch, training),
+        )
+
+    def _forward_per_row(self, batch, training) -> dict[str, tf.Tensor]:
         emb = self.embed(batch, training)
         out = self._with_logits(self.run_encoder(batch, emb, training), training)
         out["embeddings"] = emb
         return out
+
+    def _forward_shared(self, batch, training, g: int) -> dict[str, tf.Tensor]:
+        self._ensure_built()  # prepare_history_for_scoring reads built layers' kernels
+        history_batch = {k: v[::g] for k, v in _without_targets(batch).items()}
+        emb = self.embed_history(history_batch, training)
+        encoded = self.prepare_history_for_scoring(
+            self.encode_history(history_batch, emb, training)
+        )
+
+        def repeat(t):
+            return tf.repeat(t, g, axis=0)
+
+        emb = {k: repeat(v) for k, v in emb.items()}
+        emb.update(self.embed_targets(batch["items"], batch["cates"], training))
+        out = self.score_targets(batch, emb, tf.nest.map_structure(repeat, encoded), training)
+        out = self._with_logits(out, training)
+        out["embeddings"] = emb
+        return out
+
+    def history_dropout(self) -> bool:
+        """Whether the history path (:meth:`embed_history`, :meth:`encode_history`) draws dropout
+        masks in training. Models with dropout in their history encoder extend it."""
+        return self.hparams.embedding_dropout > 0
+
+    def share_history(self, training: bool) -> bool:
+        """Whether grouped rows encode their history once (``hparams.share_history``): ``auto``
+        shares unless ``training`` and :meth:`history_dropout` (a shared history would share the
+        dropout masks across a group, which changes the training distribution); ``True``
+        always; ``False`` never."""
+        mode = self.hparams.get("share_history", "auto")
+        if mode == "auto":
+            return not (training and self.history_dropout())
+        return bool(mode)
 
     def _with_logits(self, out, training) -> dict[str, tf.Tensor]:
         out = dict(out) if isinstance(out, dict) else {"output": out}
@@ -305,9 +369,12 @@ class SequentialModel(tfrs.Model):
             parts.update(objective(batch, outputs, training))
         return parts
 
-    def compute_loss_parts(self, batch, training: bool = False) -> dict[str, tf.Tensor]:
-        """All loss terms by name, plus ``total_loss``."""
-        outputs = self.forward(batch, training=training)
+    def compute_loss_parts(
+        self, batch, training: bool = False, group_size: int | None = None, checked: bool = True
+    ) -> dict[str, tf.Tensor]:
+        """All loss terms by name, plus ``total_loss`` (``group_size``, ``checked``: see
+        :meth:`forward`; the parts do not depend on them)."""
+        outputs = self.forward(batch, training=training, group_size=group_size, checked=checked)
         parts = {
             "data_loss": self.task(labels=batch["labels"], predictions=outputs["logits"],
                                    training=training),
@@ -318,8 +385,14 @@ class SequentialModel(tfrs.Model):
         return parts
 
     def compute_loss(self, inputs, training: bool = False) -> tf.Tensor:
-        """TFRS entry point: the objective optimised by ``fit`` and by Keras ``model.fit``."""
-        return self.compute_loss_parts(inputs, training=training)["total_loss"]
+        """TFRS entry point: the objective optimised by ``fit`` and by Keras ``model.fit``.
+
+        Rows are taken as groups of ``train_num_ngs + 1`` (the training layout; evaluation
+        batches of ``eval_dataset(..., group_size=train_num_ngs + 1)`` too); each group's
+        history is encoded once when :meth:`share_history` and the group's rows carry equal
+        history features (checked in the graph; the per-row path otherwise)."""
+        g = self.group_size if self.share_history(training) else None
+        return self.compute_loss_parts(inputs, training=training, group_size=g)["total_loss"]
 
     # ------------------------------------------------------------------ building variables
     def _ensure_built(self) -> None:
@@ -354,8 +427,9 @@ class SequentialModel(tfrs.Model):
     def train_step(self, batch):
         """Keras training step: the loss parts of :meth:`compute_loss_parts`; ``loss`` is the
         epoch's running mean of ``total_loss``, the other parts are the batch's values."""
+        g = self.group_size if self.share_history(True) else None  # as compute_loss
         with tf.GradientTape() as tape:
-            parts = self.compute_loss_parts(batch, training=True)
+            parts = self.compute_loss_parts(batch, training=True, group_size=g)
         variables = self.trainable_variables
         grads = tape.gradient(parts["total_loss"], variables)
         self.optimizer.apply_gradients(
@@ -530,6 +604,20 @@ def dummy_batch(rows: int, max_seq_length: int) -> dict[str, tf.Tensor]:
 
 
 _TARGET_KEYS = frozenset({"items", "cates", "labels", "item", "cate", "target"})
+# per-row bookkeeping of a batch that the model does not read as history
+_NOT_HISTORY = frozenset({"sample_weight", "user_id", "item_id"})
+
+
+def groups_share_history(batch: dict[str, tf.Tensor], group_size: int) -> tf.Tensor:
+    """Scalar bool: every contiguous group of ``group_size`` rows carries the history features
+    of its first row (every non-target, non-bookkeeping key equal across the group)."""
+    same = []
+    for k, v in _without_targets(batch).items():
+        if k in _NOT_HISTORY or v.dtype == tf.string:
+            continue
+        grouped = tf.reshape(v, tf.concat([[-1, group_size], tf.shape(v)[1:]], 0))
+        same.append(tf.reduce_all(tf.equal(grouped, grouped[:, :1])))
+    return tf.reduce_all(tf.stack(same))
 
 
 def _without_targets(features: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:

@@ -245,6 +245,13 @@ class CLSRModel(SequentialModel):
                 _, out["fusion_state"] = self.fusion_gru(x, mask, training=training)
         return out
 
+    def history_dropout(self) -> bool:
+        """Embedding dropout, or ``dropout`` in the long-term attention MLP (``user_dropout``)."""
+        hp = self.hparams
+        n = len(hp.att_fcn_layer_sizes)
+        mlp_dropout = hp.user_dropout and any(r > 0 for r in hp.dropout[:n])
+        return super().history_dropout() or (self._needs()[0] and mlp_dropout)
+
     def prepare_history_for_scoring(self, history):
         if "short_sequence" not in history:
             return history
@@ -298,16 +305,18 @@ class CLSRModel(SequentialModel):
         return self.contrastive_objective.terms(batch, self.forward(batch, training=training))[1]
 
     # ------------------------------------------------------------------ CLSR evaluation API
-    def _collect_with_alpha(self, filename, raw_ids: bool = False):
-        """Scores, fusion weights ``alpha [N, 1 or 0]``, labels and users of a file's lines."""
+    def _collect_with_alpha(self, filename, raw_ids: bool = False, num_ngs: int | None = None):
+        """Scores, fusion weights ``alpha [N, 1 or 0]``, labels and users of a file's lines
+        (``num_ngs``: the file's groups, whose histories are then encoded once)."""
+        group_size = self.trainer.eval_group_size(num_ngs)
 
         def step(batch):
-            out = self.forward(batch, training=False)
+            out = self.forward(batch, training=False, group_size=group_size)
             return {"scores": self._scores_from_logits(out["logits"]), "alpha": out["alpha"]}
 
         keys = ("labels", "users") + (("user_id", "item_id") if raw_ids else ())
-        step = self.trainer.compiled("alpha", step)
-        return self.trainer.collect(filename, step, keys, raw_ids=raw_ids)
+        step = self.trainer.compiled(f"alpha_g{group_size or 1}", step)
+        return self.trainer.collect(filename, step, keys, raw_ids=raw_ids, group_size=group_size)
 
     def _alpha_column(self, alpha: np.ndarray, what: str) -> np.ndarray:
         if alpha.ndim != 1:  # [N, 0]: no weight (collect returns [N, 1] columns as [N])
@@ -325,7 +334,7 @@ class CLSRModel(SequentialModel):
         ``calc_mean_alpha``."""
         if not calc_mean_alpha:
             return self.run_eval(filename, num_ngs)
-        cols = self._collect_with_alpha(filename)
+        cols = self._collect_with_alpha(filename, num_ngs=num_ngs)
         alphas = self._alpha_column(cols["alpha"], "run_weighted_eval(calc_mean_alpha=True)")
         return evaluate(
             cols["labels"], cols["scores"], cols["users"], self.hparams, num_ngs, alphas=alphas

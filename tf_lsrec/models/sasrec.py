@@ -72,6 +72,10 @@ class SASRecModel(SequentialModel):
     def history_state_size(self):
         return self.hparams.item_embedding_dim + self.hparams.cate_embedding_dim
 
+    def history_dropout(self) -> bool:
+        """``transformer_dropout`` runs on the inputs and in every block of the encoder."""
+        return super().history_dropout() or self.hparams.transformer_dropout > 0
+
     def encode_history(self, batch, emb, training):
         """``user [B, D]`` (the last real step) and ``sequence_output [B, L, D]``."""
         mask = batch["mask"]

@@ -35,10 +35,15 @@ def make_train_step(model, strategy: tf.distribute.Strategy | None = None):
     scaled by ``1 / R`` (gradients are summed across replicas) and the parts are averaged."""
     optimizer = model.optimizer
     scale = 1.0 / strategy.num_replicas_in_sync if strategy is not None else 1.0
+    # train_dataset copies one line to its 1+K rows (each replica gets whole groups), so the
+    # history is encoded once per line without the in-graph check (hparams.share_history)
+    group_size = model.group_size if model.share_history(training=True) else None
 
     def step(batch):
         with tf.GradientTape() as tape:
-            parts = model.compute_loss_parts(batch, training=True)
+            parts = model.compute_loss_parts(
+                batch, training=True, group_size=group_size, checked=False
+            )
             scaled_loss = parts["total_loss"] * scale
         variables = model.trainable_variables
         grads = tape.gradient(scaled_loss, variables)
@@ -125,12 +130,24 @@ class Trainer:
             self._steps[name] = tf.function(fn)
         return self._steps[name]
 
-    def predict_step(self):
-        """The compiled ``batch -> {"scores": [B, 1]}`` step."""
+    def eval_group_size(self, num_ngs: int | None) -> int | None:
+        """Rows per evaluation group (``num_ngs + 1``) when the model shares a group's history in
+        inference (``hparams.share_history``), else ``None`` (one row at a time)."""
+        if num_ngs is None or not self.model.share_history(training=False):
+            return None
+        return int(num_ngs) + 1
+
+    def predict_step(self, group_size: int | None = None):
+        """The compiled ``batch -> {"scores": [B, 1]}`` step (one per ``group_size``, traced
+        once): with ``group_size`` each group's history is encoded once (checked in the graph;
+        a batch whose groups do not share their history runs row by row)."""
         model = self.model
-        return self.compiled(
-            "predict", lambda batch: {"scores": model.predict_scores(batch, training=False)}
-        )
+
+        def step(batch):
+            out = model.forward(batch, training=False, group_size=group_size)
+            return {"scores": model._scores_from_logits(out["logits"])}
+
+        return self.compiled(f"predict_g{group_size or 1}", step)
 
     def collect(
         self,
@@ -139,17 +156,22 @@ class Trainer:
         batch_keys=("labels", "users"),
         min_seq_length=None,
         raw_ids: bool = False,
+        group_size: int | None = None,
     ) -> dict[str, np.ndarray]:
         """:func:`collect` over the evaluation batches of ``filename`` (``step`` defaults to
-        :meth:`predict_step`; ``raw_ids`` adds the file's ``user_id`` / ``item_id`` strings)."""
+        :meth:`predict_step`; ``raw_ids`` adds the file's ``user_id`` / ``item_id`` strings;
+        ``group_size`` makes batches of whole groups, ``SequentialData.eval_dataset``)."""
         model = self.model
         model._ensure_built()
-        batches = model.data.eval_dataset(filename, min_seq_length=min_seq_length, raw_ids=raw_ids)
-        return collect(batches, step or self.predict_step(), batch_keys, what=str(filename))
+        batches = model.data.eval_dataset(
+            filename, min_seq_length=min_seq_length, raw_ids=raw_ids, group_size=group_size
+        )
+        step = step or self.predict_step(group_size)
+        return collect(batches, step, batch_keys, what=str(filename))
 
     def run_eval(self, filename, num_ngs: int) -> dict[str, float]:
         self.model.data.file_stats(filename, group_size=num_ngs + 1)  # 1 positive + num_ngs
-        cols = self.collect(filename)
+        cols = self.collect(filename, group_size=self.eval_group_size(num_ngs))
         return evaluate(cols["labels"], cols["scores"], cols["users"], self.model.hparams, num_ngs)
 
     def predict(self, infile, outfile) -> None:
