@@ -32,7 +32,7 @@ from tf_lsrec.layers.mlp import MLP
 from tf_lsrec.models.losses import make_data_loss
 from tf_lsrec.models.objectives import Objective, Seq2SeqObjective
 from tf_lsrec.models.seq2seq import Seq2SeqSelfSupervision
-from tf_lsrec.models.trainer import Trainer
+from tf_lsrec.models.trainer import FIT_KERAS_ARGS, Trainer
 
 
 class SequentialModel(tfrs.Model):
@@ -503,6 +503,9 @@ class SequentialModel(tfrs.Model):
         weights of the last epoch, as Microsoft's does; ``load_model(<MODEL_DIR>/best_model)``
         restores the best. Returns the model.
 
+        Keras arguments ``callbacks``, ``verbose``, ``initial_epoch`` and ``epochs`` are
+        accepted (``Trainer.fit``); any other raises ``TypeError``.
+
         With a ``tf.data.Dataset`` (or any non-path first argument) this is Keras' ``fit``.
         """
         if not isinstance(train_file, (str, os.PathLike)):
@@ -511,12 +514,18 @@ class SequentialModel(tfrs.Model):
                 kwargs["validation_data"] = self.keras_eval_dataset(validation)
             return super().fit(train_file, valid_file, *args, **kwargs)
         resume = kwargs.pop("resume", True)  # False: train from scratch despite MODEL_DIR/last
+        keras_args = {k: kwargs.pop(k) for k in FIT_KERAS_ARGS if k in kwargs}
         if args or kwargs:
             raise TypeError(
                 f"fit(train_file, valid_file, ...) got unexpected arguments {list(args)} "
-                f"{sorted(kwargs)}; the file-based fit takes valid_num_ngs, eval_metric, resume"
+                f"{sorted(kwargs)}; the file-based fit takes valid_num_ngs, eval_metric, resume "
+                f"and the Keras arguments {list(FIT_KERAS_ARGS)} (batch size, shuffling and "
+                "validation come from hparams and the files; for any other Keras argument use "
+                "fit(model.data.train_dataset(file), validation_data=file, ...))"
             )
-        self.trainer.fit(train_file, valid_file, valid_num_ngs, eval_metric, resume=resume)
+        self.trainer.fit(
+            train_file, valid_file, valid_num_ngs, eval_metric, resume=resume, **keras_args
+        )
         return self
 
     def run_eval(self, filename, num_ngs: int) -> dict[str, float]:
