@@ -410,6 +410,7 @@ class SequentialModel(tfrs.Model):
         if metrics is None:
             metrics = default_keras_metrics(self.hparams)
         super().compile(optimizer=optimizer, metrics=metrics, **kwargs)
+        self._keras_loss_tracker()  # its variables are created here, outside any tf.function
 
     @property
     def metrics(self):
