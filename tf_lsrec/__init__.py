@@ -33,5 +33,6 @@ def _ensure_legacy_keras() -> None:
 _ensure_legacy_keras()
 
 from tf_lsrec.hparams import HParams, prepare_hparams  # noqa: E402
+from tf_lsrec.utils.logs import set_verbosity  # noqa: E402
 
-__all__ = ["HParams", "prepare_hparams", "__version__"]
+__all__ = ["HParams", "prepare_hparams", "set_verbosity", "__version__"]

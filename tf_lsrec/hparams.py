@@ -195,7 +195,10 @@ _declare(
     metrics=S(list, ["auc", "logloss"]),
     pairwise_metrics=S(list, ["mean_mrr", "ndcg@2;4;6", "group_auc"]),
     weighted_metrics=S(list, [], "CLSR's per-user weighted metrics, e.g. ['wauc']"),
-    write_tfevents=S(bool, False),
+    write_tfevents=S(bool, True, "TensorBoard scalars in SUMMARIES_DIR (True as in Microsoft's "
+                     "yamls; nothing is written while SUMMARIES_DIR is unset)"),
+    tfevents_steps=S(int, 0, "also write the training loss parts to TensorBoard every N steps "
+                     "(0 = per epoch only)", check=_nonneg, expect=">= 0"),
     MODEL_DIR=S(str, None, "checkpoint directory", nullable=True),
     SUMMARIES_DIR=S(str, None, "TensorBoard directory", nullable=True),
     load_saved_model=S(str, None, nullable=True),

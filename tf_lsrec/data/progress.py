@@ -1,42 +1,41 @@
-"""A tiny progress printer (no dependency): one line to stderr at most every ``interval`` s."""
+"""Progress of long data-preparation steps through Keras' ``Progbar`` (no printer of our own).
+
+``Progress(total, "writing").update(n)`` shows a bar when ``enabled`` and stdout is a terminal,
+and one line at the end otherwise (``Progbar`` verbose 2), so logs stay short off a terminal.
+"""
 
 from __future__ import annotations
 
 import sys
-import time
+
+import tf_keras as keras
+
+from tf_lsrec.utils.logs import progress
 
 
 class Progress:
-    """``Progress(total, "writing").update(n)``; prints ``desc: done/total (pct) elapsed``.
+    """``Progress(total, desc, enabled=True)``: ``update(n)`` adds ``n`` done; ``close()``
+    ends the bar. Silent when ``enabled`` is false."""
 
-    Silent when ``enabled`` is false. ``close()`` prints the final line if anything was shown.
-    """
-
-    def __init__(self, total: int, desc: str, enabled: bool = True, interval: float = 2.0):
+    def __init__(self, total: int, desc: str, enabled: bool = True, interval: float = 0.5):
         self.total = max(int(total), 1)
         self.desc = desc
         self.enabled = enabled
-        self.interval = interval
         self.done = 0
-        self._start = time.monotonic()
-        self._last = self._start
-        self._shown = False
+        self._bar = None
+        if enabled:
+            tty = getattr(sys.stdout, "isatty", lambda: False)()
+            progress(desc)
+            self._bar = keras.utils.Progbar(
+                self.total, verbose=1 if tty else 2, interval=interval, unit_name="row"
+            )
 
     def update(self, n: int) -> None:
         self.done += int(n)
-        now = time.monotonic()
-        if self.enabled and now - self._last >= self.interval:
-            self._print(now)
-
-    def _print(self, now: float) -> None:
-        pct = 100.0 * self.done / self.total
-        sys.stderr.write(
-            f"{self.desc}: {self.done}/{self.total} ({pct:.1f}%) {now - self._start:.1f}s\n"
-        )
-        sys.stderr.flush()
-        self._last = now
-        self._shown = True
+        if self._bar is not None:
+            self._bar.update(min(self.done, self.total), finalize=False)
 
     def close(self) -> None:
-        if self.enabled and self._shown:
-            self._print(time.monotonic())
+        if self._bar is not None:
+            self._bar.update(min(self.done, self.total), finalize=True)
+            self._bar = None

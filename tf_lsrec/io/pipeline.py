@@ -319,6 +319,29 @@ class SequentialData:
         out["sample_weight"] = tf.sequence_mask(n, batch, dtype=tf.float32)
         return _static(out, batch, self.max_seq_length)
 
+    def keras_eval_dataset(
+        self,
+        file: str | os.PathLike,
+        num_ngs: int | None = None,
+        batch_size: int | None = None,
+    ) -> tf.data.Dataset:
+        """Evaluation batches of whole groups, for Keras ``model.evaluate(ds)`` and
+        ``model.fit(..., validation_data=ds)``.
+
+        ``eval_dataset(file, group_size=num_ngs + 1)`` of a file of groups of 1 positive +
+        ``num_ngs`` negatives (default ``valid_num_ngs``): no group straddles two batches and
+        the rows padding the last batch have ``sample_weight`` 0. The file is checked
+        (``file_stats``) for that group layout first. Any ``num_ngs`` works with the
+        streaming group metrics and the validation loss of ``SequentialModel.test_step``,
+        unlike ``compute_loss``, which takes groups of ``train_num_ngs + 1``.
+        """
+        hp = self.hparams
+        k = int(hp.valid_num_ngs if num_ngs is None else num_ngs)
+        if k < 1:
+            raise ValueError(f"keras_eval_dataset: num_ngs = {k}; expected >= 1")
+        self.file_stats(file, group_size=k + 1)
+        return self.eval_dataset(file, batch_size=batch_size, group_size=k + 1)
+
 
 _RANK2 = ("item_history", "item_cate_history", "mask", "time_history", "time_diff",
           "time_from_first_action", "time_to_now")  # fmt: skip

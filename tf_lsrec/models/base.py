@@ -24,6 +24,7 @@ import tensorflow as tf
 import tensorflow_recommenders as tfrs
 import tf_keras as keras
 
+from tf_lsrec.evaluation.keras_metrics import group_metrics
 from tf_lsrec.io.pipeline import SequentialData
 from tf_lsrec.layers.attention import AttentionPooling
 from tf_lsrec.layers.initializers import fresh_initializer, get_initializer
@@ -31,7 +32,7 @@ from tf_lsrec.layers.mlp import MLP
 from tf_lsrec.models.losses import make_data_loss
 from tf_lsrec.models.objectives import Objective, Seq2SeqObjective
 from tf_lsrec.models.seq2seq import Seq2SeqSelfSupervision
-from tf_lsrec.models.trainer import Trainer
+from tf_lsrec.models.trainer import FIT_KERAS_ARGS, Trainer
 
 
 class SequentialModel(tfrs.Model):
@@ -404,6 +405,90 @@ class SequentialModel(tfrs.Model):
         self.forward(dummy_batch(self.group_size, self.hparams.max_seq_length), training=False)
         self._variables_built = True
 
+    # ------------------------------------------------------------------ Keras workflow
+    def compile(self, optimizer="rmsprop", metrics=None, **kwargs):
+        """Keras ``compile``; ``metrics=None`` means the streaming group metrics of
+        ``hparams.pairwise_metrics`` (``group_auc``, ``mean_mrr``, ``ndcg@k``, ``hit@k``;
+        ``tf_lsrec.evaluation.keras_metrics``), so ``fit(..., validation_data=...)`` logs
+        ``val_group_auc`` etc. and the standard callbacks can monitor them. Metrics are updated
+        in :meth:`test_step` only (evaluation), on the rows of weight > 0."""
+        if metrics is None:
+            metrics = default_keras_metrics(self.hparams)
+        super().compile(optimizer=optimizer, metrics=metrics, **kwargs)
+        self._keras_loss_tracker()  # its variables are created here, outside any tf.function
+
+    @property
+    def metrics(self):
+        # the loss tracker is kept off the tracked attributes so that it adds no variable to
+        # model.weights or to checkpoints; listing it here makes Keras reset it each epoch
+        return [*super().metrics, self._keras_loss_tracker()]
+
+    def _keras_loss_tracker(self) -> keras.metrics.Mean:
+        tracker = self.__dict__.get("_loss_tracker_untracked")
+        if tracker is None:
+            tracker = keras.metrics.Mean(name="loss")
+            object.__setattr__(self, "_loss_tracker_untracked", tracker)
+        return tracker
+
+    def train_step(self, batch):
+        """Keras training step: the loss parts of :meth:`compute_loss_parts`; ``loss`` is the
+        epoch's running mean of ``total_loss``, the other parts are the batch's values."""
+        g = self.group_size if self.share_history(True) else None  # as compute_loss
+        with tf.GradientTape() as tape:
+            parts = self.compute_loss_parts(batch, training=True, group_size=g)
+        variables = self.trainable_variables
+        grads = tape.gradient(parts["total_loss"], variables)
+        self.optimizer.apply_gradients(
+            [(g, v) for g, v in zip(grads, variables) if g is not None]
+        )
+        tracker = self._keras_loss_tracker()
+        tracker.update_state(parts["total_loss"])
+        return {"loss": tracker.result(), **parts}
+
+    def test_step(self, batch):
+        """Keras evaluation step on batches of whole groups (``keras_eval_dataset``).
+
+        Rows with ``sample_weight`` 0 (padding) are dropped; the compiled metrics see the
+        remaining labels and scores. ``loss`` is the **data loss only** (no regularisation or
+        auxiliary objectives), computed on the group size the batch has (``1 + num_ngs`` of
+        the validation file, which may differ from ``train_num_ngs``), averaged over groups
+        (softmax) or rows (the pointwise losses)."""
+        logits = self.forward(batch, training=False)["logits"]
+        keep = tf.reshape(batch["sample_weight"], [-1]) > 0
+        labels = tf.boolean_mask(batch["labels"], keep)
+        logits = tf.boolean_mask(logits, keep)
+        loss, count = self.eval_data_loss(labels, logits)
+        self._keras_loss_tracker().update_state(loss, sample_weight=count)
+        self.compiled_metrics.update_state(labels, self._scores_from_logits(logits))
+        return {m.name: m.result() for m in self.metrics}
+
+    def eval_data_loss(self, labels, logits) -> tuple[tf.Tensor, tf.Tensor]:
+        """``(data loss, weight)`` of evaluation rows ``[R, 1]`` of whole groups (1 positive
+        first): the softmax loss on groups of ``R / positives`` rows (weight: groups), the
+        pointwise losses on the rows (weight: rows)."""
+        labels = tf.cast(labels, tf.float32)
+        logits = tf.cast(logits, tf.float32)
+        rows = tf.shape(labels)[0]
+        if self.hparams.loss != "softmax":
+            loss = make_data_loss(self.hparams.loss, 1)(labels, logits)
+            return tf.where(rows > 0, loss, 0.0), tf.cast(rows, tf.float32)
+        groups = tf.cast(tf.reduce_sum(labels), tf.int32)
+        width = tf.maximum(rows // tf.maximum(groups, 1), 1)
+        check = tf.debugging.assert_equal(
+            groups * width, rows,
+            message="evaluation batches must be whole groups; use keras_eval_dataset",
+        )  # fmt: skip
+        with tf.control_dependencies([check]):
+            log_probs = tf.nn.log_softmax(tf.reshape(logits, [-1, width]), axis=-1)
+        per_group = -tf.reduce_sum(tf.reshape(labels, [-1, width]) * log_probs, axis=-1)
+        loss = tf.math.divide_no_nan(tf.reduce_sum(per_group), tf.cast(groups, tf.float32))
+        return loss, tf.cast(groups, tf.float32)
+
+    def keras_eval_dataset(self, file, num_ngs: int | None = None, batch_size=None):
+        """Batches of whole groups of ``file`` for ``evaluate`` / ``validation_data``
+        (``SequentialData.keras_eval_dataset``; ``num_ngs`` defaults to ``valid_num_ngs``)."""
+        return self.data.keras_eval_dataset(file, num_ngs=num_ngs, batch_size=batch_size)
+
     # ------------------------------------------------------------------ Microsoft-style API
     @property
     def trainer(self) -> Trainer:
@@ -424,17 +509,29 @@ class SequentialModel(tfrs.Model):
         weights of the last epoch, as Microsoft's does; ``load_model(<MODEL_DIR>/best_model)``
         restores the best. Returns the model.
 
+        Keras arguments ``callbacks``, ``verbose``, ``initial_epoch`` and ``epochs`` are
+        accepted (``Trainer.fit``); any other raises ``TypeError``.
+
         With a ``tf.data.Dataset`` (or any non-path first argument) this is Keras' ``fit``.
         """
         if not isinstance(train_file, (str, os.PathLike)):
+            validation = kwargs.get("validation_data")
+            if isinstance(validation, (str, os.PathLike)):  # a file: whole-group batches
+                kwargs["validation_data"] = self.keras_eval_dataset(validation)
             return super().fit(train_file, valid_file, *args, **kwargs)
         resume = kwargs.pop("resume", True)  # False: train from scratch despite MODEL_DIR/last
+        keras_args = {k: kwargs.pop(k) for k in FIT_KERAS_ARGS if k in kwargs}
         if args or kwargs:
             raise TypeError(
                 f"fit(train_file, valid_file, ...) got unexpected arguments {list(args)} "
-                f"{sorted(kwargs)}; the file-based fit takes valid_num_ngs, eval_metric, resume"
+                f"{sorted(kwargs)}; the file-based fit takes valid_num_ngs, eval_metric, resume "
+                f"and the Keras arguments {list(FIT_KERAS_ARGS)} (batch size, shuffling and "
+                "validation come from hparams and the files; for any other Keras argument use "
+                "fit(model.data.train_dataset(file), validation_data=file, ...))"
             )
-        self.trainer.fit(train_file, valid_file, valid_num_ngs, eval_metric, resume=resume)
+        self.trainer.fit(
+            train_file, valid_file, valid_num_ngs, eval_metric, resume=resume, **keras_args
+        )
         return self
 
     def run_eval(self, filename, num_ngs: int) -> dict[str, float]:
@@ -490,6 +587,16 @@ class SequentialModel(tfrs.Model):
 
     def get_config(self) -> dict[str, Any]:
         return {"hparams": self.hparams.values()}
+
+
+def default_keras_metrics(hparams) -> list[keras.metrics.Metric]:
+    """The streaming Keras metrics of ``hparams.pairwise_metrics`` that have one (group AUC,
+    MRR, NDCG@k, HIT@k); pointwise specs in that list are left to ``run_eval``."""
+    specs = [
+        m for m in hparams.get("pairwise_metrics") or ()
+        if m in ("group_auc", "mean_mrr") or m.split("@")[0] in ("ndcg", "hit")
+    ]  # fmt: skip
+    return group_metrics(specs)
 
 
 def dummy_batch(rows: int, max_seq_length: int) -> dict[str, tf.Tensor]:

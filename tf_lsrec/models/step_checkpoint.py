@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from tf_lsrec.utils.logs import progress
+
 
 class StepCheckpoint:
     """The in-epoch position kept in ``fit``'s checkpoint.
@@ -41,8 +43,7 @@ class StepCheckpoint:
             return dataset, 0, {}
         keys = self.keys.numpy().decode().split(",")
         sums = dict(zip(keys, self.sums.numpy().tolist())) if keys != [""] else {}
-        print(f"resuming epoch at step {done} (checkpoint_steps): {done} batches skipped",
-              flush=True)  # fmt: skip
+        progress(f"resuming epoch at step {done} (checkpoint_steps): {done} batches skipped")
         return dataset.skip(done), done, sums
 
     def due(self, steps: int) -> bool:

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import tensorflow as tf
+import tf_keras as keras
 
 from tf_lsrec.evaluation.metrics import evaluate
 from tf_lsrec.models.distribute import check_model_strategy, is_distributed
@@ -28,6 +30,12 @@ from tf_lsrec.models.optimizers import make_optimizer
 from tf_lsrec.models.step_checkpoint import StepCheckpoint
 from tf_lsrec.models.training import TrainingLog, print_flush
 from tf_lsrec.utils.files import atomic_path
+from tf_lsrec.utils.logs import progress
+
+
+def _eval_batch_rows(hp, group_size: int | None) -> int:
+    batch = int(hp.get("eval_batch_size") or hp.batch_size)
+    return max(group_size, batch // group_size * group_size) if group_size else batch
 
 
 def make_train_step(model, strategy: tf.distribute.Strategy | None = None):
@@ -77,6 +85,7 @@ def collect(
     step: Callable[[dict[str, tf.Tensor]], dict[str, tf.Tensor]],
     batch_keys: Sequence[str] = (),
     what: str = "evaluation data",
+    progbar: keras.utils.Progbar | None = None,
 ) -> dict[str, np.ndarray]:
     """Run ``step`` on every batch and return its outputs and the ``batch_keys`` of the batches,
     concatenated over batches, without the rows padding the last batch (``sample_weight`` 0).
@@ -93,6 +102,8 @@ def collect(
                 v = v[:, 0]
             columns.setdefault(k, []).append(v)
         weights.append(batch["sample_weight"].numpy().reshape(-1))
+        if progbar is not None:
+            progbar.add(1)
     if not weights:
         raise ValueError(f"{what}: no lines to evaluate")
     keep = np.concatenate(weights) > 0
@@ -112,6 +123,25 @@ def _epoch_seed(seed: int | None, epoch: int) -> int | None:
     return None if seed is None else seed * 1000 + epoch
 
 
+def progress_mode(verbose) -> int:
+    """Keras' ``verbose`` for the file-based loops, as an internal mode: ``"auto"`` is 1
+    (progress bars) when stdout is a terminal, else ``LINES`` (-1: Microsoft's ``step N ,
+    total_loss`` lines every ``show_step`` steps, the default off a terminal); 0 = neither bars
+    nor ``step N`` lines, 1 = bars, 2 = one line per epoch."""
+    if verbose == "auto":
+        return 1 if getattr(sys.stdout, "isatty", lambda: False)() else LINES
+    if verbose not in (LINES, 0, 1, 2):
+        raise ValueError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
+    return int(verbose)
+
+
+LINES = -1
+"""``progress_mode`` of a default run off a terminal: Microsoft's ``step N`` lines."""
+
+FIT_KERAS_ARGS = ("callbacks", "verbose", "initial_epoch", "epochs")
+"""The Keras ``fit`` arguments the file-based ``fit`` accepts (besides ``resume``)."""
+
+
 class Trainer:
     """Runs one model on files: training with validation, evaluation and prediction.
 
@@ -122,6 +152,7 @@ class Trainer:
     def __init__(self, model):
         self.model = model
         self._steps: dict[str, Callable] = {}
+        self.verbose = "auto"  # progress bars of collect / run_eval (progress_mode)
 
     # ------------------------------------------------------------------ evaluation
     def compiled(self, name: str, fn: Callable) -> Callable:
@@ -168,7 +199,12 @@ class Trainer:
             filename, min_seq_length=min_seq_length, raw_ids=raw_ids, group_size=group_size
         )
         step = step or self.predict_step(group_size)
-        return collect(batches, step, batch_keys, what=str(filename))
+        progbar = None
+        if progress_mode(self.verbose) == 1:
+            lines = model.data.file_stats(filename).lines
+            per_batch = _eval_batch_rows(model.hparams, group_size)
+            progbar = keras.utils.Progbar(-(-lines // per_batch), unit_name="batch")
+        return collect(batches, step, batch_keys, what=str(filename), progbar=progbar)
 
     def run_eval(self, filename, num_ngs: int) -> dict[str, float]:
         self.model.data.file_stats(filename, group_size=num_ngs + 1)  # 1 positive + num_ngs
@@ -189,11 +225,26 @@ class Trainer:
         valid_num_ngs: int | None = None,
         eval_metric: str | None = None,
         resume: bool = True,
+        callbacks=None,
+        verbose="auto",
+        initial_epoch: int = 0,
+        epochs: int | None = None,
     ) -> None:
         """Train with validation each epoch (see ``SequentialModel.fit``); ``resume=False``
-        trains from scratch even when ``MODEL_DIR/last`` holds a checkpoint."""
+        trains from scratch even when ``MODEL_DIR/last`` holds a checkpoint.
+
+        Keras arguments: ``callbacks`` (a list of ``keras.callbacks.Callback``) get
+        ``on_train_begin``, ``on_epoch_begin(e)``, ``on_train_batch_end(step, logs)``,
+        ``on_epoch_end(e, logs)`` with the training loss parts and the validation metrics as
+        ``val_<name>`` (``val_group_auc``, ...), and ``on_train_end``; Keras epochs are
+        0-based (``e = epoch - 1``). A callback setting ``model.stop_training`` (EarlyStopping)
+        ends training after that epoch. ``verbose``: see :func:`progress_mode`.
+        ``initial_epoch``: the 0-based epoch to start at (as Keras; a resumed run starts after
+        its checkpoint if that is later). ``epochs``: overrides ``hparams.epochs``."""
         model = self.model
         hp = model.hparams
+        mode = progress_mode(verbose)
+        last_epoch = int(hp.epochs if epochs is None else epochs)
         strategy = check_model_strategy(model, hp)
         distributed = is_distributed(strategy)
         valid_num_ngs = hp.valid_num_ngs if valid_num_ngs is None else valid_num_ngs
@@ -235,9 +286,19 @@ class Trainer:
         model.train_log = TrainingLog(
             hp.run_dir or model_dir, hp.SUMMARIES_DIR if hp.write_tfevents else None
         )
-        start_epoch = int(state.epoch.numpy()) + 1
+        start_epoch = max(int(state.epoch.numpy()), int(initial_epoch)) + 1
         model.eval_history = model.train_log.keep_before(start_epoch)  # epochs before a resume
-        for epoch in range(start_epoch, hp.epochs + 1):
+        callback_list = keras.callbacks.CallbackList(
+            callbacks, add_history=False, add_progbar=False, model=model,
+            verbose=max(mode, 0), epochs=last_epoch,
+        )  # fmt: skip
+        model.stop_training = False
+        self.verbose = mode
+        callback_list.on_train_begin()
+        for epoch in range(start_epoch, last_epoch + 1):
+            callback_list.on_epoch_begin(epoch - 1)
+            if mode > 0:
+                progress(f"Epoch {epoch}/{last_epoch}")
             t0 = time.time()
             counters_before = model.training_counters()
             means, steps = self._train_epoch(
@@ -248,6 +309,8 @@ class Trainer:
                 position=position,
                 manager=manager,
                 resuming=epoch == start_epoch,
+                callbacks=callback_list,
+                mode=mode,
             )
             train_seconds = time.time() - t0
             counts = {k: v - counters_before[k] for k, v in model.training_counters().items()}
@@ -295,6 +358,9 @@ class Trainer:
             position.reset()
             if manager is not None:
                 manager.save(checkpoint_number=epoch)
+            logs = {"loss": means.get("total_loss"), **means}
+            logs.update({f"val_{k}": v for k, v in valid_res.items()})
+            callback_list.on_epoch_end(epoch - 1, logs)
             if (
                 not improved
                 and hp.EARLY_STOP > 0
@@ -302,6 +368,11 @@ class Trainer:
             ):
                 print_flush(f"early stop at epoch {epoch}!")
                 break
+            if model.stop_training:  # a callback (EarlyStopping) asked to stop
+                print_flush(f"stopped by a callback at epoch {epoch}")
+                break
+        self.verbose = "auto"
+        callback_list.on_train_end()
         model.best_epoch = int(state.best_epoch.numpy())
         model.best_metric = float(state.best_metric.numpy())
         print_flush(f"best epoch: {model.best_epoch}")
@@ -315,6 +386,8 @@ class Trainer:
         position: StepCheckpoint | None = None,
         manager=None,
         resuming: bool = False,
+        callbacks: keras.callbacks.CallbackList | None = None,
+        mode: int = LINES,
     ):
         """One pass over ``train_file``; returns the mean loss parts and the number of steps.
 
@@ -339,19 +412,42 @@ class Trainer:
                 tf.data.experimental.AutoShardPolicy.DATA
             )
             dataset = strategy.experimental_distribute_dataset(dataset.with_options(options))
+        stats = model.data.file_stats(train_file, group_size=1)
+        per_epoch = (stats.lines - stats.lines_shorter_than(int(hp.min_seq_length))) // int(
+            hp.batch_size
+        )
+        progbar = keras.utils.Progbar(per_epoch, verbose=mode) if mode > 0 else None
+        log = model.train_log
+        every = int(hp.get("tfevents_steps") or 0)
         for batch in dataset:
+            if callbacks is not None:
+                callbacks.on_train_batch_begin(steps)
             parts = train_step(batch)
             steps += 1
-            if not math.isfinite(float(parts["total_loss"])):
+            total = float(parts["total_loss"])  # the one host read every step
+            if not math.isfinite(total):
                 check_finite_loss(parts, epoch, steps, batch, model.data, train_file, hp)
             for k, v in parts.items():
                 v = tf.cast(v, tf.float64)
                 sums[k] = sums[k] + v if k in sums else v
-            if steps % hp.show_step == 0 or steps == 1:
+            write_step = bool(every and log is not None and steps % every == 0)
+            values = (
+                {k: float(v) for k, v in parts.items()}
+                if progbar is not None or write_step or (callbacks and callbacks.callbacks)
+                else None
+            )
+            if progbar is not None:
+                progbar.update(steps, [("total_loss", values["total_loss"]),
+                                       ("data_loss", values["data_loss"])])  # fmt: skip
+            elif mode == LINES and (steps % hp.show_step == 0 or steps == 1):  # Microsoft's
                 print_flush(
                     f"step {steps:d} , total_loss: {float(parts['total_loss']):.4f}, "
                     f"data_loss: {float(parts['data_loss']):.4f}"
                 )
+            if write_step:
+                log.write_step((epoch - 1) * per_epoch + steps, values)
+            if values is not None and callbacks is not None:
+                callbacks.on_train_batch_end(steps - 1, {"loss": values["total_loss"], **values})
             if manager is not None and position is not None and position.due(steps):
                 position.record(steps, {k: float(v) for k, v in sums.items()})
                 manager.save()

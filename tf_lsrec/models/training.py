@@ -5,22 +5,38 @@ from __future__ import annotations
 import csv
 import io
 import os
-import sys
 
 import tensorflow as tf
 
 from tf_lsrec.utils.files import atomic_write_text
+from tf_lsrec.utils.logs import progress
+
+
+def _scalar_metadata():
+    from tensorflow.core.framework import summary_pb2
+
+    md = summary_pb2.SummaryMetadata()
+    md.plugin_data.plugin_name = "scalars"  # what TensorBoard's tf.summary.scalar writes
+    return md
+
+
+def _scalar(tag: str, value: float, step: int) -> None:
+    """A TensorBoard scalar through core ``tf.summary.write`` (``tf.summary.scalar`` needs the
+    ``tensorboard`` package, which is not a dependency)."""
+    tf.summary.write(tag, tf.constant(float(value), tf.float32), step=int(step),
+                     metadata=_scalar_metadata())  # fmt: skip
 
 
 def print_flush(message: str) -> None:
-    print(message, flush=True)
-    sys.stdout.flush()
+    """A progress message through ``logging`` (``tf_lsrec.utils.logs``; stdout by default)."""
+    progress(message)
 
 
 class TrainingLog:
     """Writes ``training_log.csv`` (one row per epoch: train loss parts, speed, valid metrics)
-    into ``log_dir`` and, if ``summaries_dir`` is given, TensorBoard scalars (per epoch, not per
-    step: the reference's per-step histograms dominated its training time)."""
+    into ``log_dir`` and, if ``summaries_dir`` is given, TensorBoard scalars per epoch, and per
+    step when asked (``tfevents_steps``; scalars only: the reference's per-step histograms
+    dominated its training time)."""
 
     def __init__(self, log_dir: str | None, summaries_dir: str | None = None):
         self.rows: list[dict[str, float]] = []
@@ -46,6 +62,15 @@ class TrainingLog:
         return [(r["epoch"], {k[len("valid_"):]: v for k, v in r.items()
                               if k.startswith("valid_")}) for r in self.rows]
 
+    def write_step(self, step: int, values: dict[str, float]) -> None:
+        """Per-step TensorBoard scalars ``train_step/<name>`` at global step ``step``
+        (``tfevents_steps``); nothing without a summaries directory."""
+        if self.writer is None:
+            return
+        with self.writer.as_default():
+            for k, v in values.items():
+                _scalar(f"train_step/{k}", v, step)
+
     def write(self, epoch: int, train: dict[str, float], valid: dict[str, float]) -> None:
         row = {"epoch": epoch, **{f"train_{k}" if not k.startswith("train") else k: v
                                   for k, v in train.items()},
@@ -62,5 +87,5 @@ class TrainingLog:
             with self.writer.as_default():
                 for k, v in row.items():
                     if k != "epoch":
-                        tf.summary.scalar(k, v, step=epoch)
+                        _scalar(k, v, epoch)
             self.writer.flush()

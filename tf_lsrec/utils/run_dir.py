@@ -17,7 +17,7 @@ import yaml
 # evaluation settings); any other difference makes the checkpoint a different model or data
 RESUME_SAFE_KEYS = frozenset({
     "epochs", "EARLY_STOP", "show_step", "save_model", "save_epoch", "write_tfevents",
-    "SUMMARIES_DIR", "MODEL_DIR", "run_dir", "eval_batch_size", "metrics", "pairwise_metrics",
+    "tfevents_steps", "SUMMARIES_DIR", "MODEL_DIR", "run_dir", "eval_batch_size", "metrics", "pairwise_metrics",
     "weighted_metrics", "eval_metric", "load_saved_model", "checkpoint_steps",
 })  # fmt: skip
 

@@ -1,0 +1,1 @@
+from tf_lsrec.models.caser import CaserModel  # noqa: F401

@@ -1,0 +1,1 @@
+from tf_lsrec.models.nextitnet import NextItNetModel  # noqa: F401

@@ -1,0 +1,1 @@
+"""Mirror of ``recommenders.utils`` (``timer``, ``constants``) for Microsoft's notebooks."""
