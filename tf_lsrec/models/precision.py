@@ -68,10 +68,12 @@ class MixedPrecisionMixin:
     def _compute_dtype_of_policy(self) -> tf.DType:
         return tf.as_dtype(keras.mixed_precision.Policy(self.hparams.precision).compute_dtype)
 
-    def forward(self, batch, training=False):
+    def forward(self, batch, training=False, **kwargs):
         # in the scope too: layers that create sub-layers lazily (in build) get the policy
         with precision_scope(self.hparams.precision):
-            out = super().forward(cast_inputs(batch, self._compute_dtype_of_policy()), training)
+            out = super().forward(
+                cast_inputs(batch, self._compute_dtype_of_policy()), training, **kwargs
+            )
         out["logits"] = _to_float32(out["logits"])
         return out
 
