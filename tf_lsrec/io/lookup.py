@@ -61,7 +61,25 @@ def load_vocab(path: str | os.PathLike, kind: str = "vocab") -> dict:
     return vocab
 
 
-class VocabLookup(tf.Module):
+class IndexLookups:
+    """``users`` / ``items`` / ``cates``: raw string ids (any shape, or ragged) -> int32 indices
+    of the same shape (unknown -> 0), over ``user_table`` / ``item_table`` / ``cate_table``.
+    The class using it defines the tables and ``_lookup(table, ids)``."""
+
+    def users(self, ids) -> tf.Tensor:
+        """User indices, int32, same shape as ``ids`` (unknown -> 0)."""
+        return self._lookup(self.user_table, ids)
+
+    def items(self, ids) -> tf.Tensor:
+        """Item indices, int32, same shape as ``ids`` (unknown -> 0)."""
+        return self._lookup(self.item_table, ids)
+
+    def cates(self, ids) -> tf.Tensor:
+        """Category indices, int32, same shape as ``ids`` (unknown -> 0)."""
+        return self._lookup(self.cate_table, ids)
+
+
+class VocabLookup(IndexLookups, tf.Module):
     """User / item / category lookups: string tensors of any shape (or ragged) -> int32 indices.
 
     ``sizes`` gives the embedding table sizes, ``max(index) + 1`` for each vocab (so that the
@@ -128,14 +146,3 @@ class VocabLookup(tf.Module):
             return tf.ragged.map_flat_values(table.lookup, ids)
         return table.lookup(tf.convert_to_tensor(ids, tf.string))
 
-    def users(self, ids) -> tf.Tensor:
-        """User indices, int32, same shape as ``ids`` (unknown -> 0)."""
-        return self._lookup(self.user_table, ids)
-
-    def items(self, ids) -> tf.Tensor:
-        """Item indices, int32, same shape as ``ids`` (unknown -> 0)."""
-        return self._lookup(self.item_table, ids)
-
-    def cates(self, ids) -> tf.Tensor:
-        """Category indices, int32, same shape as ``ids`` (unknown -> 0)."""
-        return self._lookup(self.cate_table, ids)

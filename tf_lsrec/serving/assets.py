@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 import tensorflow as tf
 
-from tf_lsrec.io.lookup import UNKNOWN_INDEX, _check_vocab
+from tf_lsrec.io.lookup import UNKNOWN_INDEX, IndexLookups, _check_vocab
 from tf_lsrec.serving.catalogue import Catalogue
 
 VOCAB_FILES = {"user": "user_vocab.txt", "item": "item_vocab.txt", "cate": "cate_vocab.txt"}
@@ -64,7 +64,7 @@ def _table(path: str, key_index: int, key_dtype, value_index: int, value_dtype, 
     return tf.lookup.StaticHashTable(init, default_value=default)
 
 
-class AssetVocabLookup(tf.Module):
+class AssetVocabLookup(IndexLookups, tf.Module):
     """The ``VocabLookup`` interface (``users`` / ``items`` / ``cates``: raw string ids of any
     shape or ragged -> int32 indices, unknown -> 0) over vocab asset files."""
 
@@ -88,15 +88,6 @@ class AssetVocabLookup(tf.Module):
         if isinstance(ids, tf.RaggedTensor):
             return tf.ragged.map_flat_values(one, ids)
         return one(tf.convert_to_tensor(ids, tf.string))
-
-    def users(self, ids) -> tf.Tensor:
-        return self._lookup(self.user_table, ids)
-
-    def items(self, ids) -> tf.Tensor:
-        return self._lookup(self.item_table, ids)
-
-    def cates(self, ids) -> tf.Tensor:
-        return self._lookup(self.cate_table, ids)
 
 
 class AssetCatalogue(tf.Module):
