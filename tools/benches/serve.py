@@ -127,6 +127,23 @@ def _train(model, hp, paths, lines: int, workdir: str) -> None:
         model.fit(subset, paths.valid_file, valid_num_ngs=hp.get("valid_num_ngs", 4))
 
 
+def _user_inputs(fields: list[str]) -> dict:
+    """One user's request inputs (raw ids, history, times) from an 8-column line's fields."""
+    import tensorflow as tf
+
+    from tf_lsrec.io import format as fmt
+
+    return {
+        "user": tf.constant(fields[fmt.USER]),
+        "time": tf.constant(float(fields[fmt.TIMESTAMP]), tf.float64),
+        "item_history": tf.constant(fields[fmt.ITEM_HISTORY].split(",")),
+        "category_history": tf.constant(fields[fmt.CATEGORY_HISTORY].split(",")),
+        "time_history": tf.constant(
+            [float(t) for t in fields[fmt.TIME_HISTORY].split(",")], tf.float64
+        ),
+    }
+
+
 def _recall(loaded, test_file: str, users: int, k: int) -> dict:
     """Recall of the retrieval stage against full scoring, over the first ``users`` distinct
     users of ``test_file`` (their first test line's history, history items excluded):
@@ -148,14 +165,7 @@ def _recall(loaded, test_file: str, users: int, k: int) -> dict:
     agree = []
     size = None
     for r in rows:
-        x = {
-            "user": tf.constant(r[1]),
-            "time": tf.constant(float(r[4]), tf.float64),
-            "item_history": tf.constant(r[5].split(",")),
-            "category_history": tf.constant(r[6].split(",")),
-            "time_history": tf.constant([float(t) for t in r[7].split(",")], tf.float64),
-            "exclude_history": tf.constant(True),
-        }
+        x = {**_user_inputs(r), "exclude_history": tf.constant(True)}
         full = set(loaded.signatures["recommend"](**x)["item_ids"].numpy().tolist())
         out = loaded.signatures["retrieve_and_rank"](**x)
         retrieved = out["retrieved_items"].numpy().tolist()
@@ -216,13 +226,7 @@ def run(args) -> dict:
     loaded = tf.saved_model.load(version_dir)
     load_seconds = time.perf_counter() - t2
     row = _request(paths.train_file, hp.max_seq_length)
-    user = {
-        "user": tf.constant(row[1]),
-        "time": tf.constant(float(row[4]), tf.float64),
-        "item_history": tf.constant(row[5].split(",")),
-        "category_history": tf.constant(row[6].split(",")),
-        "time_history": tf.constant([float(t) for t in row[7].split(",")], tf.float64),
-    }
+    user = _user_inputs(row)
     with open(os.path.join(version_dir, "assets.extra", "tf_lsrec_export.json")) as f:
         info = json.load(f)
     from tf_lsrec.io.lookup import load_vocab
