@@ -32,7 +32,8 @@ def masked_softmax(scores: tf.Tensor, mask: tf.Tensor | None) -> tf.Tensor:
 
     Args:
       scores: ``[B, L]`` float scores.
-      mask: ``[B, L]`` (bool, or numeric with 1 = keep, 0 = padding) or ``None`` (no mask).
+      mask: ``[B, L]`` (bool, or numeric with 1 = keep, 0 = padding) or ``None`` (no mask);
+        any shape that broadcasts to ``scores``' (e.g. ``[B, 1, L]`` for ``[B, G, L]`` scores).
 
     Returns:
       ``[B, L]`` weights, rows summing to 1, or to 0 when a row's mask is all zero.
@@ -52,8 +53,9 @@ def masked_softmax(scores: tf.Tensor, mask: tf.Tensor | None) -> tf.Tensor:
 
 
 def _weighted_sum(weights: tf.Tensor, keys: tf.Tensor) -> tf.Tensor:
-    """``[B, L]`` weights x ``[B, L, D]`` keys -> ``[B, D]``."""
-    return tf.reduce_sum(keys * tf.expand_dims(weights, -1), axis=1)
+    """``[B, L]`` weights x ``[B, L, D]`` keys -> ``[B, D]`` (a batched mat-vec product, which
+    never materialises the ``[B, L, D]`` products)."""
+    return tf.einsum("bl,bld->bd", weights, keys)
 
 
 class _QueryKeysLayer(keras.layers.Layer):
@@ -112,6 +114,12 @@ class AttentionPooling(_QueryKeysLayer):
 
     Each instance owns its variables (the reference scopes each call site separately).
 
+    **Grouped queries**: ``query`` may have ``G`` rows per history, ``[B*G, Q]`` with the
+    ``G`` queries of history ``b`` at rows ``b*G .. b*G+G-1`` (a training line's positive and
+    negatives, an evaluation group, a user's candidates). The key side is then computed once per
+    history and broadcast over its ``G`` queries instead of being repeated; the results equal
+    those of the keys repeated ``G`` times (up to float rounding).
+
     Args:
       att_fcn_layer_sizes: hidden sizes of the scoring MLP, e.g. ``[80, 40]``.
       activations: the MLP's activations (see :class:`~tf_lsrec.layers.mlp.MLP`).
@@ -121,11 +129,12 @@ class AttentionPooling(_QueryKeysLayer):
       kernel_initializer: initializer of ``W_a`` and of the MLP kernels.
 
     Call args:
-      query: ``[B, Q]``. keys: ``[B, L, D]``. mask: ``[B, L]`` (1 keep / 0 pad) or ``None``.
-      training: forwarded to the MLP (BN, dropout).
+      query: ``[B*G, Q]`` (``G >= 1``, see above). keys: ``[B, L, D]``. mask: ``[B, L]``
+        (1 keep / 0 pad) or ``None``. training: forwarded to the MLP (BN, dropout).
+      encoded_keys: :meth:`encode_keys` of ``keys``, when computed beforehand.
 
     Returns:
-      ``(pooled [B, D], weights [B, L])``.
+      ``(pooled [B*G, D], weights [B*G, L])``.
 
     Example:
       >>> import tf_lsrec, tensorflow as tf
@@ -209,25 +218,37 @@ class AttentionPooling(_QueryKeysLayer):
         # The first Dense layer of the MLP on z = [V ; q ; V - q ; V * q] is computed factorised:
         # z W = V (W_v + W_d) + q (W_q - W_d) + (V * q) W_p, which never builds the [B, L, 4Q]
         # concatenation and multiplies a quarter of it per (row, position).
+        # The query side is [B, G, ...]: G queries per history, broadcast against its keys.
         if encoded_keys is None:
             encoded_keys = self.encode_keys(keys)
         dtype = encoded_keys["key_part"].dtype
         _, w_q, w_d, w_p = self._first_kernel_blocks(dtype)
         first = self.mlp.first_dense
-        query_part = tf.matmul(query, w_q - w_d)  # [B, U]
+        histories = tf.shape(keys)[0]
+        query_rows = query.shape[0]
+        query_part = tf.matmul(query, w_q - w_d)  # [B*G, U]
         if first.use_bias:
             query_part += tf.cast(first.bias, query_part.dtype)
+        query_part = tf.reshape(query_part, [histories, -1, 1, query_part.shape[-1]])
         if "projected_suffix" in encoded_keys:  # the prefix's cross term is in key_part
             projected = encoded_keys["projected_suffix"]
-            p = int(query.shape[-1]) - int(projected.shape[-1])
-            cross = tf.einsum("blq,qu->blu", projected * tf.expand_dims(query[:, p:], 1), w_p[p:])
+            query = query[:, int(query.shape[-1]) - int(projected.shape[-1]) :]
         else:
             projected = encoded_keys["projected"]
-            cross = tf.einsum("blq,qu->blu", projected * tf.expand_dims(query, 1), w_p)
-        hidden = encoded_keys["key_part"] + cross + tf.expand_dims(query_part, 1)
+        grouped_query = tf.reshape(query, [histories, -1, 1, query.shape[-1]])  # [B, G, 1, Q]
+        cross = tf.einsum(
+            "bglq,qu->bglu", tf.expand_dims(projected, 1) * grouped_query, w_p[-query.shape[-1] :]
+        )
+        hidden = tf.expand_dims(encoded_keys["key_part"], 1) + cross + query_part  # [B, G, L, U]
         scores = tf.squeeze(self.mlp.call_after_first_dense(hidden, training=training), axis=-1)
-        weights = masked_softmax(scores, mask)
-        return _weighted_sum(weights, keys), weights
+        weights = masked_softmax(scores, None if mask is None else tf.expand_dims(mask, 1))
+        pooled = tf.einsum("bgl,bld->bgd", weights, keys)  # [B, G, D]
+        rows = tf.shape(weights)[0] * tf.shape(weights)[1]
+        pooled = tf.reshape(pooled, [rows, keys.shape[-1]])
+        weights = tf.reshape(weights, [rows, tf.shape(weights)[2]])
+        weights.set_shape([query_rows, keys.shape[1]])
+        pooled.set_shape([query_rows, keys.shape[-1]])
+        return pooled, weights
 
     def get_config(self) -> dict[str, Any]:
         mlp = self.mlp.get_config()

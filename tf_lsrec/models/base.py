@@ -207,6 +207,14 @@ class SequentialModel(tfrs.Model):
         (``AttentionPooling.encode_keys``). Default: none."""
         return history
 
+    #: Keys of :meth:`encode_history`'s dict that :meth:`score_targets` takes *per history*
+    #: (one row per group) rather than per row: when ``g`` rows share a history, these stay
+    #: ``[B/g, ...]`` (the target attention pools each group's ``g`` targets against one copy,
+    #: see ``AttentionPooling``) and every other entry is repeated to the ``g`` rows. A model
+    #: that lists keys here must read the history's mask from its own dict, not from
+    #: ``batch["mask"]``, and must not read ``emb``'s history entries in ``score_targets``.
+    grouped_history_keys: tuple[str, ...] = ()
+
     def run_encoder(self, batch, emb, training) -> tf.Tensor | dict[str, tf.Tensor]:
         """The whole encoder on aligned rows: ``score_targets(encode_history(...))``."""
         history = self.encode_history(_without_targets(batch), _without_targets(emb), training)
@@ -253,20 +261,32 @@ class SequentialModel(tfrs.Model):
     def _forward_shared(self, batch, training, g: int) -> dict[str, tf.Tensor]:
         self._ensure_built()  # prepare_history_for_scoring reads built layers' kernels
         history_batch = {k: v[::g] for k, v in _without_targets(batch).items()}
+        emb, encoded = self._encode_for_scoring(history_batch, training)
+        row_emb = self._expand_to_rows(emb, g, keep=())
+        target_emb = self.embed_targets(batch["items"], batch["cates"], training)
+        scoring_emb = {**(emb if self.grouped_history_keys else row_emb), **target_emb}
+        out = self.score_targets(batch, scoring_emb, self._expand_to_rows(encoded, g), training)
+        out = self._with_logits(out, training)
+        out["embeddings"] = {**row_emb, **target_emb}
+        return out
+
+    def _encode_for_scoring(self, history_batch, training):
+        """``(history embeddings, prepared encode_history dict)`` of one row per history."""
         emb = self.embed_history(history_batch, training)
-        encoded = self.prepare_history_for_scoring(
-            self.encode_history(history_batch, emb, training)
-        )
+        encoded = self.encode_history(history_batch, emb, training)
+        return emb, self.prepare_history_for_scoring(encoded)
+
+    def _expand_to_rows(self, tensors: dict, g, keep: tuple[str, ...] | None = None) -> dict:
+        """Repeat each entry (nested structures too) ``g`` times along axis 0, except the keys
+        in ``keep`` (default: :attr:`grouped_history_keys`)."""
+        keep = self.grouped_history_keys if keep is None else keep
 
         def repeat(t):
             return tf.repeat(t, g, axis=0)
 
-        emb = {k: repeat(v) for k, v in emb.items()}
-        emb.update(self.embed_targets(batch["items"], batch["cates"], training))
-        out = self.score_targets(batch, emb, tf.nest.map_structure(repeat, encoded), training)
-        out = self._with_logits(out, training)
-        out["embeddings"] = emb
-        return out
+        return {
+            k: v if k in keep else tf.nest.map_structure(repeat, v) for k, v in tensors.items()
+        }
 
     def history_dropout(self) -> bool:
         """Whether the history path (:meth:`embed_history`, :meth:`encode_history`) draws dropout
@@ -311,20 +331,13 @@ class SequentialModel(tfrs.Model):
         equal :meth:`predict_scores` of the tiled rows.
         """
         n = tf.shape(items)[0]
-
-        def tile(t):
-            return tf.repeat(t, n, axis=0)
-
-        batch = {k: tile(v) for k, v in user_batch.items()}
+        batch = self._expand_to_rows(dict(user_batch), n, keep=())
         batch["items"], batch["cates"] = items, cates
-        history_batch = _without_targets(user_batch)
-        emb = self.embed_history(history_batch, training=False)
-        encoded = self.prepare_history_for_scoring(
-            self.encode_history(history_batch, emb, training=False)
-        )
-        emb = {k: tile(v) for k, v in emb.items()}
+        emb, encoded = self._encode_for_scoring(_without_targets(user_batch), training=False)
+        if not self.grouped_history_keys:
+            emb = self._expand_to_rows(emb, n, keep=())
         emb.update(self.embed_targets(items, cates, training=False))
-        out = self.score_targets(batch, emb, tf.nest.map_structure(tile, encoded), training=False)
+        out = self.score_targets(batch, emb, self._expand_to_rows(encoded, n), training=False)
         logits = self._with_logits(out, training=False)["logits"]
         return tf.reshape(self._scores_from_logits(logits), [-1])
 

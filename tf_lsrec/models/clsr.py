@@ -98,6 +98,7 @@ class CLSRModel(SequentialModel):
     required_keys = ("hidden_size", "att_fcn_layer_sizes", "user_embedding_dim",
                      "discrepancy_loss_weight", "contrastive_loss_weight", "is_clip_norm",
                      "contrastive_length_threshold")  # fmt: skip
+    grouped_history_keys = ("short_sequence", "short_keys", "history_mask")
 
     def __init__(self, hparams, iterator_creator=None, seed=None, **kwargs):
         super().__init__(hparams, iterator_creator, seed=seed, **kwargs)
@@ -234,6 +235,7 @@ class CLSRModel(SequentialModel):
                 rnn_in = x
             out["short_query"] = q_short
             out["short_sequence"], _ = self.short_rnn(rnn_in, mask, training=training)
+            out["history_mask"] = mask
         # §3.2.4: proxies (no stop-gradient, as the official code)
         if self.use_contrastive:
             out["long_proxy"] = self.long_proxy(x, mask)
@@ -264,7 +266,6 @@ class CLSRModel(SequentialModel):
 
     def score_targets(self, batch, emb, history, training):
         """``history`` plus ``short_interest`` / ``short_attention``, ``output`` and ``alpha``."""
-        mask = batch["mask"]
         target = emb["target"]  # e_t [B, Dh]
         out = dict(history)
         encoded_keys = out.pop("short_keys", None)
@@ -272,7 +273,11 @@ class CLSRModel(SequentialModel):
         if "short_sequence" in out:
             query = tf.concat([out["short_query"], target], axis=-1)
             out["short_interest"], out["short_attention"] = self.short_attention(
-                query, out["short_sequence"], mask, training=training, encoded_keys=encoded_keys
+                query,
+                out.pop("short_sequence"),
+                out.pop("history_mask"),
+                training=training,
+                encoded_keys=encoded_keys,
             )
 
         # §3.2.5: fusion, or one interest only (predict_mode ablations)

@@ -32,6 +32,7 @@ class SLIRECModel(SequentialModel):
 
     hparams_spec = {**LONG_ATTENTION_KEYS, **FUSION_TIME_KEYS}
     required_keys = ("attention_size", "hidden_size", "att_fcn_layer_sizes")
+    grouped_history_keys = ("outputs", "short_keys", "history_mask")
 
     def __init__(self, hparams, iterator_creator=None, seed=None, **kwargs):
         super().__init__(hparams, iterator_creator, seed=seed, **kwargs)
@@ -50,7 +51,8 @@ class SLIRECModel(SequentialModel):
         self.fusion_gate = self.mlp(hp.att_fcn_layer_sizes, name="fusion_gate")
 
     def encode_history(self, batch, emb, training):
-        """``u_long [B, H]``, the Time4LSTM ``outputs`` ``[B, L, H]`` and ``tau [B, 1]``."""
+        """``u_long [B, H]``, the Time4LSTM ``outputs`` ``[B, L, H]``, ``tau [B, 1]`` and the
+        ``history_mask [B, L]`` the target attention needs."""
         mask = batch["mask"]
         u_long, _ = self.long_attention(emb["history"], mask)
         rnn_in = tf.concat(
@@ -63,7 +65,7 @@ class SLIRECModel(SequentialModel):
         )
         outputs, _ = self.short_rnn(rnn_in, mask, training=training)
         tau = last_time_to_now(batch, self.hparams.fusion_time_feature)
-        return {"u_long": u_long, "outputs": outputs, "tau": tau}
+        return {"u_long": u_long, "outputs": outputs, "tau": tau, "history_mask": mask}
 
     def prepare_history_for_scoring(self, history):
         return {**history, "short_keys": self.short_attention.encode_keys(history["outputs"])}
@@ -74,7 +76,7 @@ class SLIRECModel(SequentialModel):
         u_short, _ = self.short_attention(
             emb["target"],
             history["outputs"],
-            batch["mask"],
+            history["history_mask"],
             training=training,
             encoded_keys=history.get("short_keys"),
         )
