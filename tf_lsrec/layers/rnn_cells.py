@@ -8,13 +8,6 @@ forget bias), so the cells the reference uses are re-implemented here:
 * :class:`Time4LSTMCell` — SLi-Rec / CLSR short-term cell with two time gates (§6.3);
 * :class:`VecAttGRUCell` — DIEN's AUGRU (§6.4).
 
-Each cell also has a two-part form that :class:`~tf_lsrec.layers.sequence_encoder.SequenceEncoder`
-runs: ``project_inputs`` computes everything that depends only on the inputs for all ``L`` steps
-at once (``[B, L, F] -> [B, L, P]``, a few large matmuls), and the function ``projected_step`` returns does the
-rest of one step (the ``h``-dependent matmul and the gates). The per-step ``call`` is the reference
-formulation, kept for ``keras.layers.RNN`` and as the tests' yardstick; the two forms differ only
-by float rounding (``x W_x + h W_h`` instead of ``[x ; h] W``).
-
 Every kernel and every parameter vector is Glorot-uniform (for a 1-D vector of length ``n``,
 fan_in = fan_out = ``n``, as TF1's default ``get_variable`` initializer); biases are as noted.
 Run them over a sequence with :class:`tf_lsrec.layers.sequence_encoder.SequenceEncoder` or
@@ -42,11 +35,6 @@ class _TF1Cell(keras.layers.Layer):
 
     def _weight(self, name: str, shape: tuple[int, ...], initializer: Any = "glorot_uniform"):
         return self.add_weight(name=name, shape=shape, initializer=initializer, trainable=True)
-
-    def _cast(self, weight: tf.Variable, like: tf.Tensor) -> tf.Tensor:
-        """``weight`` in ``like``'s dtype (the projected form runs outside ``__call__``, where
-        Keras' mixed-precision autocasting does not apply)."""
-        return tf.cast(weight, like.dtype)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "units": self.units}
@@ -103,46 +91,6 @@ class TF1GRUCell(_TF1Cell):
         new_h = self._gru_step(inputs, h, None)
         return new_h, [new_h]
 
-    def _project_x(self, x: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        """``[B, L, F]`` -> the ``x`` terms of the gates ``[B, L, 2H]`` and of the candidate
-        ``[B, L, H]`` (biases included)."""
-        f = int(x.shape[-1])
-        gates = tf.einsum("blf,fg->blg", x, self._cast(self.gate_kernel, x)[:f])
-        cand = tf.einsum("blf,fh->blh", x, self._cast(self.candidate_kernel, x)[:f])
-        return gates + self._cast(self.gate_bias, x), cand + self._cast(self.candidate_bias, x)
-
-    def project_inputs(self, inputs: tf.Tensor) -> tuple[tf.Tensor, ...]:
-        """``[B, L, F]`` -> ``(gates [B, L, 2H], candidate [B, L, H])`` (module docstring)."""
-        return self._project_x(inputs)
-
-    def _recurrent_kernels(self, dtype) -> tuple[tf.Tensor, tf.Tensor]:
-        """The ``h`` rows of the gate and candidate kernels, ``[H, 2H]`` and ``[H, H]``."""
-        f = int(self.gate_kernel.shape[0]) - self.units
-        return (
-            tf.cast(self.gate_kernel, dtype)[f:],
-            tf.cast(self.candidate_kernel, dtype)[f:],
-        )
-
-    def _projected_gru_step(self, pre, h, attention, kernels):
-        gate_h, cand_h = kernels
-        gates = tf.sigmoid(pre[0] + tf.matmul(h, gate_h))
-        r, u = tf.split(gates, 2, axis=1)
-        c = tf.tanh(pre[1] + tf.matmul(r * h, cand_h))
-        if attention is not None:
-            u = (1.0 - attention) * u
-        return u * h + (1.0 - u) * c
-
-    def projected_step(self, dtype) -> Any:
-        """The step function over ``project_inputs``' rows: ``((gates [B, 2H], candidate
-        [B, H]), [h]) -> (h' [B, H], [h'])``. The recurrent kernels are sliced once, here, not per step."""
-        kernels = self._recurrent_kernels(dtype)
-
-        def step(projected, states):
-            new_h = self._projected_gru_step(projected, states[0], None, kernels)
-            return new_h, [new_h]
-
-        return step
-
 
 @keras.utils.register_keras_serializable(package="tf_lsrec")
 class VecAttGRUCell(TF1GRUCell):
@@ -176,20 +124,6 @@ class VecAttGRUCell(TF1GRUCell):
         h = states[0] if isinstance(states, (list, tuple)) else states
         new_h = self._gru_step(inputs[:, :-1], h, inputs[:, -1:])
         return new_h, [new_h]
-
-    def project_inputs(self, inputs: tf.Tensor) -> tuple[tf.Tensor, ...]:
-        """``[B, L, F + 1]`` -> the GRU projections of ``x`` and ``a [B, L, 1]``."""
-        return (*self._project_x(inputs[..., :-1]), inputs[..., -1:])
-
-    def projected_step(self, dtype) -> Any:
-        """As :meth:`TF1GRUCell.projected_step`; ``projected`` ends with ``a [B, 1]``."""
-        kernels = self._recurrent_kernels(dtype)
-
-        def step(projected, states):
-            new_h = self._projected_gru_step(projected[:2], states[0], projected[2], kernels)
-            return new_h, [new_h]
-
-        return step
 
 
 @keras.utils.register_keras_serializable(package="tf_lsrec")
@@ -231,26 +165,6 @@ class TF1LSTMCell(_TF1Cell):
         c = tf.sigmoid(f + FORGET_BIAS) * c_prev + tf.sigmoid(i) * tf.tanh(j)
         h = tf.sigmoid(o) * tf.tanh(c)
         return h, [c, h]
-
-    def project_inputs(self, inputs: tf.Tensor) -> tf.Tensor:
-        """``[B, L, F]`` -> ``[B, L, 4H]``: ``x W_x + b``."""
-        f = int(inputs.shape[-1])
-        kernel = self._cast(self.kernel, inputs)[:f]
-        return tf.einsum("blf,fg->blg", inputs, kernel) + self._cast(self.bias, inputs)
-
-    def projected_step(self, dtype) -> Any:
-        """The step function over ``project_inputs``' rows: ``(projected [B, 4H], [c, h]) ->
-        (h [B, H], [c, h])``."""
-        kernel_h = tf.cast(self.kernel, dtype)[int(self.kernel.shape[0]) - self.units :]
-
-        def step(projected, states):
-            c_prev, h_prev = states[0], states[1]
-            i, j, f, o = tf.split(projected + tf.matmul(h_prev, kernel_h), 4, axis=1)
-            c = tf.sigmoid(f + FORGET_BIAS) * c_prev + tf.sigmoid(i) * tf.tanh(j)
-            h = tf.sigmoid(o) * tf.tanh(c)
-            return h, [c, h]
-
-        return step
 
 
 @keras.utils.register_keras_serializable(package="tf_lsrec")
@@ -335,39 +249,3 @@ class Time4LSTMCell(_TF1Cell):
         ) * tf.tanh(j)
         h = tf.sigmoid(o) * tf.tanh(c)
         return h, [c, h]
-
-    def project_inputs(self, inputs: tf.Tensor) -> tuple[tf.Tensor, ...]:
-        """``[B, L, |x| + 2]`` -> ``(x W_x + b [B, L, 4H] (o's time terms included),
-        sigmoid(g1) [B, L, H], sigmoid(g2) [B, L, H])``: all of a step that does not read h."""
-        w = lambda v: self._cast(v, inputs)  # noqa: E731
-        x = inputs[..., :-2]
-        tau_last, tau_now = inputs[..., -2:-1], inputs[..., -1:]
-        tn = tf.tanh(tau_now * w(self.time_now_w) + w(self.time_now_b))
-        tl = tf.tanh(tau_last * w(self.time_last_w) + w(self.time_last_b))
-
-        def mm(a, kernel):
-            return tf.einsum("blf,fh->blh", a, kernel)
-
-        g1 = mm(x, w(self.gate_now_x)) + mm(tn, w(self.gate_now_t)) + w(self.gate_now_b)
-        g2 = mm(x, w(self.gate_last_x)) + mm(tl, w(self.gate_last_t)) + w(self.gate_last_b)
-        z = mm(x, w(self.kernel)[: int(x.shape[-1])]) + w(self.bias)
-        i, j, f, o = tf.split(z, 4, axis=-1)
-        o = o + mm(tn, w(self.output_now)) + mm(tl, w(self.output_last))
-        return tf.concat([i, j, f, o], -1), tf.sigmoid(g1), tf.sigmoid(g2)
-
-    def projected_step(self, dtype) -> Any:
-        """The step function over ``project_inputs``' rows: ``((z_x [B, 4H], gate_now [B, H],
-        gate_last [B, H]), [c, h]) -> (h [B, H], [c, h])``."""
-        kernel_h = tf.cast(self.kernel, dtype)[int(self.kernel.shape[0]) - self.units :]
-
-        def step(projected, states):
-            c_prev, h_prev = states[0], states[1]
-            z_x, gate_now, gate_last = projected
-            i, j, f, o = tf.split(z_x + tf.matmul(h_prev, kernel_h), 4, axis=1)
-            c = tf.sigmoid(f + FORGET_BIAS) * gate_last * c_prev + tf.sigmoid(
-                i
-            ) * gate_now * tf.tanh(j)
-            h = tf.sigmoid(o) * tf.tanh(c)
-            return h, [c, h]
-
-        return step

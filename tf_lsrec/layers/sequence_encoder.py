@@ -5,12 +5,6 @@ carries the state through them unchanged and returns the state after step ``l - 
 ``RNN(cell, zero_output_for_mask=True)`` with ``mask = (j < l)`` does the same (by default
 Keras would instead repeat the previous output at masked steps); the tests check it.
 
-The loop runs each cell's projected form (``cell.project_inputs`` for all steps at once, then
-the step function of ``cell.projected_step`` per step; see :mod:`tf_lsrec.layers.rnn_cells`), through the same
-``keras.backend.rnn`` loop that ``keras.layers.RNN`` uses, so the masking semantics are Keras'.
-The ``keras.layers.RNN`` wrapper is kept as an attribute: it owns the cell in the checkpoint's
-object graph (``rnn/cell/...``), so checkpoints of either form load into the other.
-
 The equivalence assumes **left-aligned** masks (1s then 0s), which is what the pipeline
 produces. A mask with holes would make Keras skip the masked steps in the middle, whereas
 ``dynamic_rnn`` has no notion of holes.
@@ -101,7 +95,7 @@ class SequenceEncoder(keras.layers.Layer):
             mask = tf.convert_to_tensor(mask)
             if mask.dtype != tf.bool:
                 mask = tf.cast(mask, tf.bool)
-        states = self._zero_states(inputs)
+        states = None
         if initial_state is not None:
             if self.cell_name in _TWO_STATES:
                 if not isinstance(initial_state, (list, tuple)) or len(initial_state) != 2:
@@ -112,19 +106,10 @@ class SequenceEncoder(keras.layers.Layer):
                 states = [tf.cast(s, inputs.dtype) for s in initial_state]
             else:
                 states = [tf.cast(initial_state, inputs.dtype)]
-        _, outputs, final_states = keras.backend.rnn(
-            self.cell.projected_step(inputs.dtype),
-            self.cell.project_inputs(inputs),
-            states,
-            mask=mask,
-            input_length=inputs.shape[1],
-            zero_output_for_mask=True,
-        )
-        return outputs, final_states[-1]  # GRU: h; LSTM cells: states are [c, h], h is last.
-
-    def _zero_states(self, inputs: tf.Tensor) -> list[tf.Tensor]:
-        zeros = tf.zeros([tf.shape(inputs)[0], self.units], dtype=inputs.dtype)
-        return [zeros, zeros] if self.cell_name in _TWO_STATES else [zeros]
+        results = self.rnn(inputs, mask=mask, initial_state=states, training=training)
+        outputs = results[0]
+        final = results[-1]  # GRU: h; LSTM cells: states are [c, h], so h is last.
+        return outputs, final
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> None:
         return None
