@@ -121,7 +121,9 @@ class AttentionPooling(_QueryKeysLayer):
       kernel_initializer: initializer of ``W_a`` and of the MLP kernels.
 
     Call args:
-      query: ``[B, Q]``. keys: ``[B, L, D]``. mask: ``[B, L]`` (1 keep / 0 pad) or ``None``.
+      query: ``[B, Q]``, or ``[B, L, Q]`` for one query per step (the reference's
+        ``_attention_fcn`` takes both). keys: ``[B, L, D]``. mask: ``[B, L]`` (1 keep / 0 pad)
+        or ``None``.
       training: forwarded to the MLP (BN, dropout).
 
     Returns:
@@ -214,17 +216,24 @@ class AttentionPooling(_QueryKeysLayer):
         dtype = encoded_keys["key_part"].dtype
         _, w_q, w_d, w_p = self._first_kernel_blocks(dtype)
         first = self.mlp.first_dense
-        query_part = tf.matmul(query, w_q - w_d)  # [B, U]
+        if query.shape.rank == 3:  # one query per step (SURGE's cluster-aware attention)
+            if "projected_suffix" in encoded_keys:
+                raise ValueError(f"{self.name}: a query prefix needs one query per row [B, Q]")
+            query_part = tf.einsum("blq,qu->blu", query, w_q - w_d)  # [B, L, U]
+            query_steps = query
+        else:
+            query_part = tf.expand_dims(tf.matmul(query, w_q - w_d), 1)  # [B, 1, U]
+            query_steps = tf.expand_dims(query, 1)
         if first.use_bias:
             query_part += tf.cast(first.bias, query_part.dtype)
         if "projected_suffix" in encoded_keys:  # the prefix's cross term is in key_part
             projected = encoded_keys["projected_suffix"]
             p = int(query.shape[-1]) - int(projected.shape[-1])
-            cross = tf.einsum("blq,qu->blu", projected * tf.expand_dims(query[:, p:], 1), w_p[p:])
+            cross = tf.einsum("blq,qu->blu", projected * query_steps[..., p:], w_p[p:])
         else:
             projected = encoded_keys["projected"]
-            cross = tf.einsum("blq,qu->blu", projected * tf.expand_dims(query, 1), w_p)
-        hidden = encoded_keys["key_part"] + cross + tf.expand_dims(query_part, 1)
+            cross = tf.einsum("blq,qu->blu", projected * query_steps, w_p)
+        hidden = encoded_keys["key_part"] + cross + query_part
         scores = tf.squeeze(self.mlp.call_after_first_dense(hidden, training=training), axis=-1)
         weights = masked_softmax(scores, mask)
         return _weighted_sum(weights, keys), weights
