@@ -190,3 +190,24 @@ def test_plain_attention_contracts_kernel_with_query_first_exactly(use_mask):
     sources = [x, att.kernel, att.query]
     for g_new, g_old in zip(tape.gradient(new_loss, sources), tape.gradient(old_loss, sources)):
         np.testing.assert_allclose(g_new.numpy(), g_old.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_attention_pooling_with_one_query_per_step_matches_numpy():
+    """A ``[B, L, Q]`` query (SURGE's cluster-aware attention) scores step ``j`` with query
+    ``j``; a query repeated over the steps equals the ``[B, Q]`` call."""
+    att = AttentionPooling([3], ["relu"])
+    att(QUERY, KEYS, MASK)
+    queries = RNG.normal(size=(B, L, Q)).astype(np.float32)
+    w_a = att.kernel.numpy()
+    (w0, b0), (wo, bo) = att.mlp.dense_layers[0].get_weights(), att.mlp.output_layer.get_weights()
+    v = KEYS @ w_a
+    z = np.concatenate([v, queries, v - queries, v * queries], axis=-1)
+    s = (np.maximum(z @ w0 + b0, 0) @ wo + bo)[..., 0]
+    keep = MASK[0] == 1
+    _, weights = att(queries, KEYS, MASK)
+    np.testing.assert_allclose(weights.numpy()[0, keep], _softmax(s[0, keep]), rtol=1e-5)
+    np.testing.assert_allclose(weights.numpy()[1], _softmax(s[1]), rtol=1e-5)
+    tiled = np.repeat(QUERY[:, None, :], L, axis=1)
+    np.testing.assert_allclose(
+        att(tiled, KEYS, MASK)[1].numpy(), att(QUERY, KEYS, MASK)[1].numpy(), rtol=1e-6
+    )

@@ -43,6 +43,7 @@ CASES = [
     ("nextitnet", "nextitnet", {}),
     ("sasrec", "sasrec", {}),
     ("sasrec_mlp", "sasrec", {"sasrec_scoring": "mlp"}),
+    ("surge", "surge", {"pool_length": 5}),
     ("gru4rec_seq2seq", "gru4rec", SEQ2SEQ),
     ("gru4rec_seq2seq_states", "gru4rec", {**SEQ2SEQ, "seq2seq_past_encoder": "states"}),
     ("sli_rec_seq2seq", "sli_rec", SEQ2SEQ),

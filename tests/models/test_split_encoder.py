@@ -27,6 +27,8 @@ CASES = [
     ("nextitnet", {}),
     ("sasrec", {}),
     ("sasrec", {"sasrec_scoring": "mlp"}),
+    ("surge", {}),
+    ("surge", {"pool_length": 4}),
     ("din", {}),
     ("ncf", {}),
 ]

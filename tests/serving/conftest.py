@@ -29,6 +29,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 MODEL_NAMES = sorted(MODEL_CLASSES)
 MAX_SEQ = 8  # shorter than most planted histories, so truncation is exercised
 K = 10
+# Per-model settings that make the exported graph take a model's every path: SURGE pools the
+# MAX_SEQ steps down to 4.
+MODEL_OVERRIDES = {"surge": {"pool_length": 4}}
 RETRIEVAL_N = 20  # candidates of retrieve_and_rank (the planted catalogue has > 100 items)
 
 
@@ -157,7 +160,7 @@ def served(request, planted_paths, tmp_path_factory):
     """One model per parameter: exported, queried in a fresh process, with expected values."""
     name = request.param
     tmp = tmp_path_factory.mktemp(f"serve_{name}")
-    hp = serving_hparams(name, planted_paths, tmp)
+    hp = serving_hparams(name, planted_paths, tmp, **MODEL_OVERRIDES.get(name, {}))
     model = get_model_class(name)(hp)
     model._ensure_built()
     randomize(model, seed=11)

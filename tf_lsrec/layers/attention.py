@@ -129,7 +129,8 @@ class AttentionPooling(_QueryKeysLayer):
       kernel_initializer: initializer of ``W_a`` and of the MLP kernels.
 
     Call args:
-      query: ``[B*G, Q]`` (``G >= 1``, see above). keys: ``[B, L, D]``. mask: ``[B, L]``
+      query: ``[B*G, Q]`` (``G >= 1``, see above), or ``[B, L, Q]`` for one query per step
+        (the reference's ``_attention_fcn`` takes both). keys: ``[B, L, D]``. mask: ``[B, L]``
         (1 keep / 0 pad) or ``None``. training: forwarded to the MLP (BN, dropout).
       encoded_keys: :meth:`encode_keys` of ``keys``, when computed beforehand.
 
@@ -226,18 +227,26 @@ class AttentionPooling(_QueryKeysLayer):
         first = self.mlp.first_dense
         histories = tf.shape(keys)[0]
         query_rows = query.shape[0]
-        query_part = tf.matmul(query, w_q - w_d)  # [B*G, U]
+        if query.shape.rank == 3:  # one query per step (SURGE's cluster-aware attention)
+            if "projected_suffix" in encoded_keys:
+                raise ValueError(f"{self.name}: a query prefix needs one query per row [B, Q]")
+            query_part = tf.expand_dims(tf.einsum("blq,qu->blu", query, w_q - w_d), 1)
+            grouped_query = tf.expand_dims(query, 1)  # [B, 1, L, Q]
+        else:
+            query_part = tf.matmul(query, w_q - w_d)  # [B*G, U]
+            query_part = tf.reshape(query_part, [histories, -1, 1, query_part.shape[-1]])
+            grouped_query = tf.reshape(query, [histories, -1, 1, query.shape[-1]])  # [B, G, 1, Q]
         if first.use_bias:
             query_part += tf.cast(first.bias, query_part.dtype)
-        query_part = tf.reshape(query_part, [histories, -1, 1, query_part.shape[-1]])
         if "projected_suffix" in encoded_keys:  # the prefix's cross term is in key_part
             projected = encoded_keys["projected_suffix"]
-            query = query[:, int(query.shape[-1]) - int(projected.shape[-1]) :]
+            grouped_query = grouped_query[..., -int(projected.shape[-1]) :]
         else:
             projected = encoded_keys["projected"]
-        grouped_query = tf.reshape(query, [histories, -1, 1, query.shape[-1]])  # [B, G, 1, Q]
         cross = tf.einsum(
-            "bglq,qu->bglu", tf.expand_dims(projected, 1) * grouped_query, w_p[-query.shape[-1] :]
+            "bglq,qu->bglu",
+            tf.expand_dims(projected, 1) * grouped_query,
+            w_p[-int(grouped_query.shape[-1]) :],
         )
         hidden = tf.expand_dims(encoded_keys["key_part"], 1) + cross + query_part  # [B, G, L, U]
         scores = tf.squeeze(self.mlp.call_after_first_dense(hidden, training=training), axis=-1)
