@@ -29,6 +29,7 @@ CASES = [
     ("sasrec", {"sasrec_scoring": "mlp"}),
     ("din", {}),
     ("ncf", {}),
+    ("lightgcn", {}),
 ]
 
 

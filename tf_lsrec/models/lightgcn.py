@@ -85,7 +85,11 @@ class LightGCNModel(SequentialModel):
             name="item_ego_embedding", shape=[self.n_items, dim],
             initializer=fresh_initializer(xavier, "lightgcn/item"),
         )  # fmt: skip
-        self.propagation = LightGCNPropagation(int(hparams.n_layers), name="propagation")
+        # float32 under any `precision`: tf.sparse matmul has no bf16 / fp16 CPU kernel, and the
+        # model has no dense layer for a mixed policy to speed up
+        self.propagation = LightGCNPropagation(
+            int(hparams.n_layers), name="propagation", dtype="float32"
+        )
         self.group_size = 2  # a positive and its negative: group softmax = BPR
         self.task = tfrs.tasks.Ranking(loss=GroupSoftmaxLoss(2))
         if graph is not None or hparams.get("train_file"):
@@ -161,6 +165,20 @@ class LightGCNModel(SequentialModel):
     def score_targets(self, batch, emb, history, training):
         """``logits [B, 1]`` = dot of ``history["user"]`` with the propagated item rows."""
         return self._dot(history["user"], tf.gather(self.propagate()[1], batch["items"]))
+
+    def embed_history(self, batch, training):
+        """``user [B, d]``: propagated user rows (serving's retrieval reads this)."""
+        return {"user": tf.gather(self.propagate()[0], batch["users"])}
+
+    def embed_targets(self, items, cates, training):
+        """``item = target [B, d]``: propagated item rows (no category table)."""
+        item = tf.gather(self.propagate()[1], items)
+        return {"item": item, "cate": item[:, :0], "target": item}
+
+    def retrieval_query(self, user_features) -> tf.Tensor:
+        """``[1, d]``: the user's propagated row; ``<query, target>`` is the model's logit, so
+        the serving retrieval (``tf_lsrec.serving.retrieval``) is exact."""
+        return self.embed_history(user_features, training=False)["user"]
 
     def score_user_targets(self, user_batch, items, cates):
         """Scores ``[C]`` of ``items`` for one user, one propagation."""
