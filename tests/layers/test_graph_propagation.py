@@ -52,3 +52,17 @@ def test_shape_and_config_round_trip(run_layer_test):
 def test_rejects_negative_layers():
     with pytest.raises(ValueError, match="n_layers = -1"):
         LightGCNPropagation(-1)
+
+
+def test_equals_coo_sparse_matmul_with_gradients():
+    """The CSR kernels give tf.sparse.sparse_dense_matmul's values and gradients."""
+    a = _tiny_adjacency()
+    e = tf.Variable(tf.random.stateless_normal([5, 3], seed=[3, 4]))
+    with tf.GradientTape(persistent=True) as tape:
+        got = LightGCNPropagation(2)(e, adjacency=a)
+        one = tf.sparse.sparse_dense_matmul(a, e)
+        want = (e + one + tf.sparse.sparse_dense_matmul(a, one)) / 3
+        got_loss, want_loss = tf.reduce_sum(got**2), tf.reduce_sum(want**2)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(tape.gradient(got_loss, e).numpy(),
+                               tape.gradient(want_loss, e).numpy(), rtol=1e-5, atol=1e-7)

@@ -8,6 +8,12 @@ layer ``k``, and the output is the mean of the ``K + 1`` layers::
     output = (E^(0) + ... + E^(K)) / (K + 1)                                   [N, d]
 
 A node ``K`` hops away from a user reaches the user's output only when ``n_layers >= K``.
+
+The products run on TensorFlow's CSR kernels (``SparseTensorToCSRSparseMatrix`` once per call,
+then ``SparseMatrixMatMul``; gradients registered by TensorFlow): with TF 2.21 on CPU the
+COO kernel of ``tf.sparse.sparse_dense_matmul`` took ~0.6 s for the three products of the
+ml-100k graph (196k entries, d = 64) where TF 2.15's took 0.04 s; the CSR path takes ~0.05 s
+forward and backward. The values are the same (``tests/layers/test_graph_propagation.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +25,9 @@ import tf_keras as keras
 @keras.utils.register_keras_serializable(package="tf_lsrec")
 class LightGCNPropagation(keras.layers.Layer):
     """``call(embeddings [N, d], adjacency tf.SparseTensor [N, N]) -> [N, d]`` (layer mean).
+
+    ``adjacency`` must be in row-major order (``tf.sparse.reorder``), as
+    ``tf_lsrec.data.graph.normalized_adjacency`` returns it.
 
     Args:
         n_layers: ``K >= 0`` propagation steps (``0``: the embeddings unchanged).
@@ -33,8 +42,14 @@ class LightGCNPropagation(keras.layers.Layer):
     def call(self, embeddings, adjacency: tf.SparseTensor):
         layer = embeddings
         total = embeddings
+        if self.n_layers:
+            csr = tf.raw_ops.SparseTensorToCSRSparseMatrix(
+                indices=adjacency.indices,
+                values=tf.cast(adjacency.values, embeddings.dtype),
+                dense_shape=adjacency.dense_shape,
+            )
         for _ in range(self.n_layers):
-            layer = tf.sparse.sparse_dense_matmul(adjacency, layer)
+            layer = tf.raw_ops.SparseMatrixMatMul(a=csr, b=layer)
             total = total + layer
         return total / float(self.n_layers + 1)
 

@@ -98,6 +98,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict:
+    git = _git_commit()  # at the start: the code that runs
 
     import numpy as np
 
@@ -175,7 +176,7 @@ def run(args: argparse.Namespace) -> dict:
         "microsoft_data": {k2: ms[k2] for k2 in ("n_users", "n_items", "n_train",
                                                   "pairs_unknown_to_ms")},
         "tensorflow": {"microsoft": ms["tensorflow"]},
-        "git": _git_commit(),
+        "git": git,
         "command": "python tools/bench.py " + " ".join(sys.argv[1:]),
     }  # fmt: skip
     import tensorflow as tf
