@@ -136,3 +136,18 @@ def test_savedmodel_export_scores_as_the_model(make_hparams, tmp_path):
     )  # fmt: skip
     expected = model.score_user_targets(user, batch["items"][:5], batch["cates"][:5])
     np.testing.assert_allclose(out["scores"].numpy(), expected.numpy(), rtol=1e-5)
+
+
+def test_fit_takes_the_graph_of_its_training_file(make_hparams):
+    """As tools/run.py does it: no train_file in the hparams, the file given to fit."""
+    hp = make_hparams("lightgcn", MODEL_DIR=None, save_model=False, embed_size=8, epochs=1,
+                      batch_size=256)  # fmt: skip
+    model = LightGCNModel(hp.replace(train_file=None))
+    assert not model.has_graph
+    model.fit(hp.train_file, hp.valid_file, valid_num_ngs=4)
+    graph = model.data.graph(hp.train_file)
+    assert model.has_graph and model.adjacency_values.shape[0] == 2 * graph.n_edges
+    # one epoch = Microsoft's n_edges // batch_size + 1 batches of batch_size users
+    epoch = model.data.train_dataset(hp.train_file)
+    assert int(epoch.cardinality()) == graph.n_edges // 256 + 1
+    assert next(iter(epoch))["users"].shape == (512,)
