@@ -86,6 +86,8 @@ def test_split_scoring_equals_rows_and_needs_a_graph():
     bare = LightGCNModel(hp, data=SequentialData(hp, VocabLookup(**VOCABS)))
     with pytest.raises(ValueError, match="no user-item graph yet"):
         bare(_rows([0], [1]))
+    with pytest.raises(ValueError, match="jit_compile must be false"):
+        LightGCNModel(hp.replace(jit_compile=True), data=bare.data)
 
 
 def test_recommend_k_items_removes_seen_and_the_default_item():
@@ -117,6 +119,7 @@ def test_checkpoint_restores_weights_and_graph_without_the_training_file(make_hp
     np.testing.assert_allclose(bare(batch).numpy(), model(batch).numpy(), rtol=1e-6)
 
 
+@pytest.mark.slow  # ~20 s; tests/serving (slow) exports lightgcn with every signature too
 def test_savedmodel_export_scores_as_the_model(make_hparams, tmp_path):
     from tf_lsrec.serving import export
 

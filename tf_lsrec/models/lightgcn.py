@@ -73,6 +73,9 @@ class LightGCNModel(SequentialModel):
         super().__init__(hparams, iterator_creator, seed=seed, data=data)
         if hparams.get("seq2seq_loss_weight"):
             raise ValueError("lightgcn: seq2seq_loss_weight must be 0 (LightGCN reads no history)")
+        if hparams.get("jit_compile"):
+            raise ValueError("lightgcn: jit_compile must be false (TensorFlow's CSR sparse "
+                             "kernels of the propagation have no XLA implementation)")  # fmt: skip
         sizes = self.data.vocab_sizes
         self.n_users, self.n_items = int(sizes["user"]), int(sizes["item"])
         xavier = keras.initializers.GlorotUniform(seed=self.seed)
