@@ -88,8 +88,8 @@ class LightGCNModel(SequentialModel):
             name="item_ego_embedding", shape=[self.n_items, dim],
             initializer=fresh_initializer(xavier, "lightgcn/item"),
         )  # fmt: skip
-        # float32 under any `precision`: tf.sparse matmul has no bf16 / fp16 CPU kernel, and the
-        # model has no dense layer for a mixed policy to speed up
+        # float32 under any `precision`: the sparse products are run in float32 (the model has
+        # no dense layer for a mixed policy to speed up)
         self.propagation = LightGCNPropagation(
             int(hparams.n_layers), name="propagation", dtype="float32"
         )
@@ -101,8 +101,9 @@ class LightGCNModel(SequentialModel):
     # ------------------------------------------------------------------ the graph
     def set_graph(self, source: str | os.PathLike | InteractionGraph) -> None:
         """Use the graph of a training file (or an ``InteractionGraph``): its normalised
-        adjacency becomes model state. Setting the same graph again is a no-op; a graph with a
-        different number of edges needs a new model."""
+        adjacency becomes model state (the variables are created on the first call and
+        overwritten by later ones; a graph with a different number of edges needs a new
+        model)."""
         graph = source if isinstance(source, InteractionGraph) else self.data.graph(source)
         if (graph.n_users, graph.n_items) != (self.n_users, self.n_items):
             raise ValueError(
