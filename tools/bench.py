@@ -20,6 +20,7 @@ import sys
 # the others)
 BENCHES = {
     "gemm": "benches.gemm",
+    "lightgcn-parity": "benches.lightgcn_parity",
     "pipeline": "benches.pipeline",
     "prepare": "benches.prepare",
     "serve": "benches.serve",

@@ -31,6 +31,7 @@ CASES = [
     ("surge", {"pool_length": 4}),
     ("din", {}),
     ("ncf", {}),
+    ("lightgcn", {}),
 ]
 
 

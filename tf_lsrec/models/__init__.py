@@ -1,4 +1,4 @@
-"""Sequential models: the one registry of model types.
+"""Models (sequential, and the graph model LightGCN): the one registry of model types.
 
 ``MODELS`` maps each model name to its class (imported lazily, so one broken model never blocks
 the others) and the YAML spellings it accepts. A model class declares its own hyper-parameters
@@ -34,6 +34,7 @@ MODELS: dict[str, ModelEntry] = {
     ),
     "sasrec": ModelEntry("tf_lsrec.models.sasrec", "SASRecModel", ("sasrec",)),
     "surge": ModelEntry("tf_lsrec.models.surge", "SURGEModel", ("surge",)),
+    "lightgcn": ModelEntry("tf_lsrec.models.lightgcn", "LightGCNModel", ("lightgcn", "light_gcn")),
 }
 MODEL_CLASSES = {name: (e.module, e.cls) for name, e in MODELS.items()}  # name -> (module, class)
 

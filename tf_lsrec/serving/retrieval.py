@@ -42,7 +42,13 @@ class EmbeddingRetrieval(tf.Module):
 
     @staticmethod
     def query(model, user_features: dict[str, tf.Tensor]) -> tf.Tensor:
-        """``[1, D]``: the masked mean of the history embeddings of one user's features."""
+        """``[1, D]``: the masked mean of the history embeddings of one user's features, or the
+        model's own ``retrieval_query(user_features)`` where it has one (a dot-product model
+        such as LightGCN, whose ``embed_targets`` are its item vectors: retrieval is then
+        exact)."""
+        own = getattr(model, "retrieval_query", None)
+        if own is not None:
+            return own(user_features)
         emb = model.embed_history(user_features, training=False)["history"]  # [1, L, D]
         mask = user_features["mask"][..., None]
         return tf.reduce_sum(emb * mask, axis=1) / tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
