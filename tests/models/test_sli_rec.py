@@ -71,3 +71,25 @@ def test_long_term_attention_padding_quirk(make_hparams, masked):
     after = model.forward(changed)["output"].numpy()
     moved = np.abs(before - after).max() > 1e-6
     assert moved != masked
+
+
+def test_manual_alpha_fixes_the_fusion_weight_and_drops_the_gate(make_hparams):
+    # CLSR paper RQ2 for SLi-Rec: u = a u_l + (1 - a) u_s with a constant a, no gate MLP
+    model = SLIRECModel(make_hparams("sli_rec", manual_alpha=True, manual_alpha_value=0.3,
+                                     enable_BN=False))  # fmt: skip
+    batch = _batch(model, 5)
+    out = model.forward(batch, training=False)
+    np.testing.assert_allclose(out["alpha"].numpy(), [[0.3], [0.3]], rtol=1e-6)
+    assert not any("fusion_gate" in v.name for v in model.trainable_variables)
+    emb = model.embed(batch, training=False)
+    history = model.encode_history(batch, emb, training=False)
+    u_short, _ = model.short_attention(emb["target"], history["outputs"], batch["mask"])
+    user = out["output"].numpy()[:, :24]
+    np.testing.assert_allclose(
+        user, 0.3 * history["u_long"].numpy() + 0.7 * u_short.numpy(), rtol=1e-5, atol=1e-6
+    )
+    # the gate is back without manual_alpha, and its weight then varies with the input
+    gated = SLIRECModel(make_hparams("sli_rec", manual_alpha_value=0.3, enable_BN=False))
+    alpha = gated.forward(batch)["alpha"].numpy()
+    assert any("fusion_gate" in v.name for v in gated.trainable_variables)
+    assert not np.allclose(alpha, 0.3)
