@@ -195,6 +195,16 @@ _declare(
     metrics=S(list, ["auc", "logloss"]),
     pairwise_metrics=S(list, ["mean_mrr", "ndcg@2;4;6", "group_auc"]),
     weighted_metrics=S(list, [], "CLSR's per-user weighted metrics, e.g. ['wauc']"),
+    full_ranking_metrics=S(list, [], "ranking metrics of each positive line's target against "
+                           "the item catalogue, e.g. ['hit@10', 'ndcg@10', 'mrr'] (keys "
+                           "full_hit@10, ...; tf_lsrec.models.ranking_eval); [] = off"),
+    full_ranking_exclude_history=S(bool, True, "leave the line's history items out of the "
+                                   "ranking (the target itself always competes)"),
+    full_ranking_negatives=S(int, 0, "0 = rank against the whole catalogue; N > 0 = against N "
+                             "uniformly sampled catalogue negatives (CLSR's protocol: 99; keys "
+                             "neg99_hit@10, ...)", check=_nonneg, expect=">= 0"),
+    full_ranking_chunk_size=S(int, 4096, "(user, item) pairs scored per model call in the "
+                              "ranking evaluation (bounds its memory)", check=_pos, expect="> 0"),
     write_tfevents=S(bool, True, "TensorBoard scalars in SUMMARIES_DIR (True as in Microsoft's "
                      "yamls; nothing is written while SUMMARIES_DIR is unset)"),
     tfevents_steps=S(int, 0, "also write the training loss parts to TensorBoard every N steps "
@@ -558,7 +568,7 @@ def _check_consistency(hp: HParams, source: str) -> None:
         )
     from tf_lsrec.evaluation.spec import check_metric_specs
 
-    for key in ("metrics", "pairwise_metrics", "weighted_metrics"):
+    for key in ("metrics", "pairwise_metrics", "weighted_metrics", "full_ranking_metrics"):
         try:
             check_metric_specs(hp.get(key) or [], key)
         except ValueError as e:

@@ -5,7 +5,9 @@
 
 Runs ``tools/run.py --yaml hparams/<model>.yaml --set train.seed=<seed> ...`` for every pair (in
 separate processes, one after another), keeps each run's ``results.json`` under ``--out``, and writes
-``--out/summary.md`` and ``--out/summary.json``. Runs whose ``results.json`` already exists are
+``--out/summary.md`` and ``--out/summary.json``. Runs made with ``info.full_ranking_metrics``
+(pass e.g. ``--set "info.full_ranking_metrics=[hit@10,ndcg@10,mrr]"``) add their catalogue
+ranking columns (``full_hit@10``, ...) after the sampled ones. Runs whose ``results.json`` already exists are
 reused, so an interrupted comparison resumes. ``--table-only`` aggregates existing results.
 
 Each run's ``results.json`` records its commit, library versions, data hashes and command
@@ -69,6 +71,7 @@ def summarize(out: str, metrics: list[str]) -> tuple[str, dict]:
         with open(path) as f:
             r = json.load(f)
         by_model.setdefault(r["model"], []).append(r)
+    metrics = [*metrics, *ranking_columns(by_model, metrics)]
     summary = {}
     header = "| model | seeds | " + " | ".join(metrics) + " | train s/epoch |"
     lines = [header, "|" + "---|" * (len(metrics) + 3)]
@@ -89,6 +92,16 @@ def summarize(out: str, metrics: list[str]) -> tuple[str, dict]:
         summary[model] = row
         lines.append(f"| {model} | {len(runs)} | " + " | ".join(cells) + f" | {per_epoch:.0f} |")
     return "\n".join(lines), summary
+
+
+def ranking_columns(by_model: dict[str, list[dict]], metrics: list[str]) -> list[str]:
+    """The catalogue-ranking keys (``full_...``, ``neg<N>_...``) the runs have and ``metrics``
+    does not name, in first-seen order: shown beside the sampled metrics without listing them."""
+    from tf_lsrec.models.ranking_eval import is_ranking_key
+
+    keys = [k for runs in by_model.values() for r in runs for k in r["test_metrics"]
+            if is_ranking_key(k) and k not in metrics]  # fmt: skip
+    return list(dict.fromkeys(keys))
 
 
 def run_commits(out: str) -> list[dict]:

@@ -112,8 +112,10 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     runs = [run_seed(s, args) for s in args.seeds]
     keys = [k for k in runs[0] if "->" in k]
+    # std with ddof 1 (sample std), as tools/compare.py reports it; 0 for one seed
     summary = {k: {"mean": float(np.mean([r[k] for r in runs])),
-                   "std": float(np.std([r[k] for r in runs]))} for k in keys}
+                   "std": float(np.std([r[k] for r in runs], ddof=1)) if len(runs) > 1 else 0.0}
+               for k in keys}  # fmt: skip
     result = {"command": "python tools/disentanglement.py " + " ".join(argv or []),
               "users": args.users, "epochs": args.epochs, "runs": runs, "summary": summary}
     if args.out:

@@ -8,7 +8,10 @@ Without data paths in the YAML, the dataset named by ``data.dataset`` (default m
 into the cache on first use; the prepared paths are passed to the model, the data pipeline and the
 export explicitly (the hyper-parameters are not changed). Writes ``hparams.yaml`` (resolved, data
 paths included), ``training_log.csv`` and ``results.json`` into the run directory and prints the
-test metrics as a table. ``results.json`` records where the numbers come from (``provenance``:
+test metrics as a table. With ``info.full_ranking_metrics`` (e.g. ``[hit@10, ndcg@10, mrr]``)
+the valid and test metrics also hold each positive's rank against the item catalogue
+(``full_hit@10``, ...; or ``neg99_hit@10``, ... with ``info.full_ranking_negatives=99``,
+CLSR's protocol), and ``ranking_protocol`` says how (catalogue size, users, exclusions). ``results.json`` records where the numbers come from (``provenance``:
 git commit and dirty flag, library versions, sha256 of the data files and vocabs, the command;
 see ``tf_lsrec/utils/provenance.py``). ``train.deterministic=true`` makes two runs with the same
 seed bit-identical on CPU.
@@ -102,6 +105,11 @@ def main(argv=None) -> dict:
         model.fit(paths.train_file, paths.valid_file, valid_num_ngs=hp.valid_num_ngs,
                   eval_metric=hp.eval_metric)
         fit_seconds = time.time() - t0
+    ranking = None
+    if hp.full_ranking_metrics:  # the catalogue from the prepared files (not in hp)
+        from tf_lsrec.models.ranking_eval import model_catalogue
+
+        model.trainer.catalogue = model_catalogue(model, data_paths=paths)
     best = os.path.join(hp.MODEL_DIR, "best_model")
     if os.path.exists(best + ".index"):
         model.load_model(best)
@@ -109,6 +117,9 @@ def main(argv=None) -> dict:
     valid = model.run_eval(paths.valid_file, hp.valid_num_ngs)
     test = model.run_eval(paths.test_file, hp.test_num_ngs)
     eval_seconds = time.time() - t0
+    if hp.full_ranking_metrics:
+        ranking = {**model.trainer.last_ranking_info, "metrics": list(hp.full_ranking_metrics),
+                   "chunk_size": hp.full_ranking_chunk_size}
 
     results = {
         "model": hp.model_type,
@@ -121,6 +132,9 @@ def main(argv=None) -> dict:
         "epochs_run": len(getattr(model, "eval_history", None) or []),
         "valid_metrics": valid,
         "test_metrics": test,
+        # sampled metrics (the file's negatives) and, with full_ranking_metrics, the catalogue
+        # ranking (keys full_... / neg<N>_...) side by side in *_metrics; how it was ranked:
+        "ranking_protocol": ranking,
         "timings": {"prepare_seconds": prepare_seconds, "fit_seconds": fit_seconds,
                     "eval_seconds": eval_seconds},
         "data": paths.as_hparams(),

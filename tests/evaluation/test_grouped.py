@@ -1,10 +1,10 @@
 """Pairwise / group metrics against hand-computed values, with Microsoft's tie rule (§4.2)."""
 
-import math
 
 import numpy as np
 import pytest
 
+from tf_lsrec.evaluation.full_ranking import ranking_metrics
 from tf_lsrec.evaluation.grouped import cal_group_metric, group_rows
 
 ALL = ["mean_mrr", "ndcg@1;2;4", "hit@1;2;4", "group_auc"]
@@ -198,5 +198,26 @@ def test_group_rows_errors():
         group_rows([1, 0], [0.0, 0.0], num_ngs=-1)
 
 
-def test_log2_constant_used_in_comments():
-    assert round(1 / math.log2(3), 4) == 0.6309 and round(1 / math.log2(5), 4) == 0.4307
+def test_group_metrics_equal_rank_based_metrics_on_random_groups_with_ties():
+    # 200 groups of 1 + 9 with scores on a coarse grid (many ties): mean_mrr, ndcg@k and hit@k
+    # equal the metrics of the pessimistic rank 1 + #(negatives scored >= the positive), worked
+    # out here directly and by the full-ranking code; group_auc = mean of (wins + ties / 2) / 9
+    rng = np.random.default_rng(3)
+    preds = rng.integers(0, 6, size=(200, 10)) / 5.0
+    labels = np.zeros((200, 10))
+    labels[:, 0] = 1.0
+    res = cal_group_metric(labels, preds, ["mean_mrr", "ndcg@1;3;10", "hit@1;3", "group_auc"])
+    pos, neg = preds[:, :1], preds[:, 1:]
+    ranks = 1 + (neg >= pos).sum(axis=1)
+    by_hand = {
+        "mean_mrr": np.mean(1.0 / ranks),
+        **{f"ndcg@{k}": np.mean(np.where(ranks <= k, 1 / np.log2(ranks + 1), 0)) for k in (1, 3, 10)},
+        **{f"hit@{k}": np.mean(ranks <= k) for k in (1, 3)},
+        "group_auc": np.mean(((neg < pos).sum(1) + 0.5 * (neg == pos).sum(1)) / 9),
+    }
+    assert res == {k: round(float(v), 4) for k, v in by_hand.items()}
+    assert 1.0 not in res.values() and 0.0 not in res.values()  # a mix of ranks, not a corner
+    full = ranking_metrics(ranks, ["mrr", "ndcg@1;3;10", "hit@1;3"])
+    assert res["mean_mrr"] == round(full["mrr"], 4)
+    for key in ("ndcg@1", "ndcg@3", "ndcg@10", "hit@1", "hit@3"):
+        assert res[key] == round(full[key], 4), key

@@ -204,7 +204,23 @@ def test_manual_alpha_has_no_gate_variables_and_constant_alpha(make_hparams):
 
 def test_fusion_fixed_equals_manual_alpha_and_concat_has_no_alpha(make_hparams, tmp_path):
     fixed = CLSRModel(make_hparams("clsr", fusion="fixed", manual_alpha_value=0.7))
-    assert fixed.fusion_mode == "fixed"
+    manual = CLSRModel(make_hparams("clsr", manual_alpha=True, manual_alpha_value=0.7))
+    assert fixed.fusion_mode == manual.fusion_mode == "fixed"
+    batch = _batch(fixed, [8, 3])
+    out_fixed = fixed.forward(batch)
+    manual.forward(batch)
+    # one graph for the two spellings: the same variables, and with the same values the same
+    # outputs
+    assert [v.shape for v in manual.weights] == [v.shape for v in fixed.weights]
+    manual.set_weights(fixed.get_weights())
+    out_manual = manual.forward(batch)
+    np.testing.assert_allclose(out_fixed["alpha"].numpy(), np.full((ROWS, 1), 0.7), rtol=1e-6)
+    np.testing.assert_array_equal(out_fixed["logits"].numpy(), out_manual["logits"].numpy())
+    np.testing.assert_allclose(
+        out_fixed["output"].numpy()[:, :24],
+        0.7 * out_fixed["long_interest"].numpy() + 0.3 * out_fixed["short_interest"].numpy(),
+        rtol=1e-5,
+    )
     concat = CLSRModel(make_hparams("clsr", fusion="concat"))
     batch = _batch(concat, [8])
     out = concat.forward(batch)
@@ -256,15 +272,26 @@ def test_interest_evolve_false_has_no_interest_gru(make_hparams):
     assert _norm(grads, "user_short_embedding") > 0  # u_S is the query itself
 
 
-@pytest.mark.parametrize("cell", ["gru", "lstm"])
+# the matrices of each short-term cell (input Dh = 24, state H = 24): GRU's two gates (2H) and
+# its candidate (H) read [x ; h]; LSTM's four gates (4H) read [x ; h]; Time4LSTM adds its time
+# gates (H x H) to the LSTM kernel
+_CELL_MATRICES = {
+    "gru": {"gates_kernel": [48, 48], "candidate_kernel": [48, 24]},
+    "lstm": {"kernel": [48, 96]},
+    "time4lstm": {"kernel": [48, 96], **{f"{g}": [24, 24] for g in (
+        "gate_now_x", "gate_last_x", "gate_now_t", "gate_last_t", "output_now", "output_last")}},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("cell", sorted(_CELL_MATRICES))
 def test_sequential_model_choice(make_hparams, cell):
     model = CLSRModel(make_hparams("clsr", sequential_model=cell))
     batch = _batch(model, [8])
     model.forward(batch)
     assert model.short_rnn.cell_name == cell
-    # gru/lstm read X only (Dh = 24 inputs), time4lstm X plus the two time features
-    kernels = [v for v in model.short_rnn.trainable_variables if v.shape.rank == 2]
-    assert min(int(k.shape[0]) for k in kernels) in (24, 24 + 24)
+    matrices = {v.name.split("/")[-1].split(":")[0]: v.shape.as_list()
+                for v in model.short_rnn.trainable_variables if v.shape.rank == 2}  # fmt: skip
+    assert matrices == _CELL_MATRICES[cell]
 
 
 def test_time4lstm_reads_the_two_time_features(make_hparams):

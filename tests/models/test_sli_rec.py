@@ -9,10 +9,23 @@ from tf_lsrec.models.blocks import last_time_to_now
 from tf_lsrec.models.sli_rec import SLIRECModel
 
 
+# On this planted data a hand-coded rule (score = share of the target's category in the history)
+# reaches test AUC 0.865, and chance is 0.5. Measured SLi-Rec test AUC / group AUC (tiny
+# hyper-parameters, lr 0.005): 3 epochs, seeds 1 7 8 9: 0.780 / 0.787, 0.757 / 0.789,
+# 0.742 / 0.810, 0.744 / 0.803; 6 epochs, seeds 1 7: 0.830 / 0.840, 0.816 / 0.835.
 def test_sli_rec_learns_on_planted_data(assert_learns):
-    # Chance is 0.5; seeds 1, 7, 8, 9 give 0.74-0.79 on this 3-epoch budget.
-    _, result = assert_learns("sli_rec", min_auc=0.70)
+    # fast: 3 epochs, seed 1 (0.780 / 0.787), the bar restored to 0.75 and group AUC >= 0.77
+    _, result = assert_learns("sli_rec", min_auc=0.75, seed=1)
+    assert result["group_auc"] >= 0.77, result
     assert set(result) >= {"auc", "logloss", "mean_mrr", "ndcg@2", "hit@2", "group_auc", "wauc"}
+
+
+@pytest.mark.slow
+def test_sli_rec_learns_the_planted_categories_nearly_as_well_as_the_rule(assert_learns):
+    # 6 epochs (seeds 1 and 7 gave 0.830 and 0.816): AUC >= 0.80, within 0.07 of the category
+    # rule's 0.865, where the 3-epoch budget stops short of it
+    _, result = assert_learns("sli_rec", min_auc=0.80, seed=1, epochs=6)
+    assert result["group_auc"] >= 0.80, result
 
 
 def _batch(model, length):
@@ -71,3 +84,25 @@ def test_long_term_attention_padding_quirk(make_hparams, masked):
     after = model.forward(changed)["output"].numpy()
     moved = np.abs(before - after).max() > 1e-6
     assert moved != masked
+
+
+def test_manual_alpha_fixes_the_fusion_weight_and_drops_the_gate(make_hparams):
+    # CLSR paper RQ2 for SLi-Rec: u = a u_l + (1 - a) u_s with a constant a, no gate MLP
+    model = SLIRECModel(make_hparams("sli_rec", manual_alpha=True, manual_alpha_value=0.3,
+                                     enable_BN=False))  # fmt: skip
+    batch = _batch(model, 5)
+    out = model.forward(batch, training=False)
+    np.testing.assert_allclose(out["alpha"].numpy(), [[0.3], [0.3]], rtol=1e-6)
+    assert not any("fusion_gate" in v.name for v in model.trainable_variables)
+    emb = model.embed(batch, training=False)
+    history = model.encode_history(batch, emb, training=False)
+    u_short, _ = model.short_attention(emb["target"], history["outputs"], batch["mask"])
+    user = out["output"].numpy()[:, :24]
+    np.testing.assert_allclose(
+        user, 0.3 * history["u_long"].numpy() + 0.7 * u_short.numpy(), rtol=1e-5, atol=1e-6
+    )
+    # the gate is back without manual_alpha, and its weight then varies with the input
+    gated = SLIRECModel(make_hparams("sli_rec", manual_alpha_value=0.3, enable_BN=False))
+    alpha = gated.forward(batch)["alpha"].numpy()
+    assert any("fusion_gate" in v.name for v in gated.trainable_variables)
+    assert not np.allclose(alpha, 0.3)

@@ -234,3 +234,41 @@ def test_yaml_has_the_paper_settings():
     assert hp.max_seq_length == 50 and hp.triplet_form == "vector"
     assert hp.hidden_size == hp.item_embedding_dim + hp.cate_embedding_dim
     assert "ndcg@2;5;10" in hp.pairwise_metrics and hp.weighted_metrics == ["wauc"]
+
+
+def _softmax(s):
+    e = np.exp(s - s.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def test_long_term_encoder_values_by_hand(make_hparams):
+    # THREE_SESSIONS: sessions {0, 1, 2}, {3, 4}, current {5, 6, 7} (90-minute gap). Eq. 5: h_n
+    # is a masked plain attention over session n's steps; Eq. 7-9: u_l / u'_l are bilinear
+    # attentions of the target over the real session slots (h and the GRU states h').
+    model = SLSRecModel(_hp(make_hparams))
+    batch = _batch(model, THREE_SESSIONS, 8)
+    out = model.forward(batch, training=False)
+    emb = model.embed(batch, training=False)
+    x, target = emb["history"].numpy(), emb["target"].numpy()
+    np.testing.assert_array_equal(out["sessions_mask"].numpy(), np.tile([1.0, 1, 0, 0], (5, 1)))
+
+    w = model.session_attention.kernel.numpy() @ model.session_attention.query.numpy()
+    for slot, steps in enumerate(([0, 1, 2], [3, 4])):
+        a = _softmax(x[:, steps] @ w)  # [B, n]
+        h = np.einsum("bn,bnd->bd", a, x[:, steps])
+        np.testing.assert_allclose(out["session_vectors"].numpy()[:, slot], h, rtol=1e-5,
+                                   atol=1e-6)  # fmt: skip
+
+    for layer, keys, key in ((model.session_pooling, "session_vectors", "u_l"),
+                             (model.evolution_pooling, "session_states", "u_l_evolved")):
+        h = out[keys].numpy()[:, :2]  # the two real slots; padding slots get weight 0
+        scores = np.einsum("bsd,dq,bq->bs", h, layer.kernel.numpy(), target)
+        expected = np.einsum("bs,bsd->bd", _softmax(scores), h)
+        np.testing.assert_allclose(out[key].numpy(), expected, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(out["session_weights"].numpy()[:, 2:], 0.0, atol=1e-7)
+    np.testing.assert_allclose(
+        out["u_long"].numpy(), np.concatenate([out["u_l"], out["u_l_evolved"]], -1), rtol=1e-6
+    )
+    # the GRU evolution reads the session order: the second state differs from the first
+    states = out["session_states"].numpy()
+    assert np.abs(states[:, 1] - states[:, 0]).max() > 1e-4

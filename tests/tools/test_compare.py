@@ -42,3 +42,20 @@ def test_summary_records_run_commits_and_warns_when_mixed(tmp_path, monkeypatch,
     _fake_run(tmp_path, "gru4rec-seed3", "b" * 40, True, 0.9)
     compare.main(["--models", "gru4rec", "--out", str(tmp_path), "--table-only"])
     assert "do not all come from one clean commit" in capsys.readouterr().err
+
+
+def test_ranking_columns_follow_the_sampled_ones(tmp_path, monkeypatch):
+    compare = _compare_module(monkeypatch)
+    for seed, (auc, hit) in enumerate([(0.7, 0.1), (0.8, 0.3)], 1):
+        _fake_run(tmp_path, f"gru4rec-seed{seed}", "a" * 40, False, auc)
+        path = tmp_path / f"gru4rec-seed{seed}" / "results.json"
+        result = json.loads(path.read_text())
+        result["test_metrics"].update({"full_hit@10": hit, "full_mrr": hit / 2})
+        path.write_text(json.dumps(result))
+    compare.main(["--models", "gru4rec", "--out", str(tmp_path), "--table-only",
+                  "--metrics", "auc"])  # fmt: skip
+    table = (tmp_path / "summary.md").read_text().splitlines()
+    assert table[2] == "| model | seeds | auc | full_hit@10 | full_mrr | train s/epoch |"
+    assert "| 0.7500 ± 0.0707 | 0.2000 ± 0.1414 | 0.1000 ± 0.0707 |" in table[4]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["models"]["gru4rec"]["full_hit@10"]["values"] == [0.1, 0.3]

@@ -20,7 +20,7 @@ SETTINGS = {"dataset": "synthetic", "valid_num_ngs": 4, "test_num_ngs": 9, "seed
 SETS = ["data.dataset=synthetic", "data.synthetic_interactions=800", "train.seed=3",
         "train.epochs=1", "train.batch_size=32", "model.max_seq_length=8",
         "model.embedding_dropout=0.2", "model.hidden_size=16", "info.show_step=1000",
-        "train.deterministic=true"]  # fmt: skip
+        "train.deterministic=true", "info.full_ranking_metrics=[hit@10,mrr]"]  # fmt: skip
 
 
 def _start(run_dir, data_dir):
@@ -54,6 +54,11 @@ def test_deterministic_runs_are_bit_identical_and_record_their_provenance(tmp_pa
             results.append(json.load(f))
     a, b = results
     assert a["valid_metrics"] == b["valid_metrics"] and a["test_metrics"] == b["test_metrics"]
+    # the catalogue ranking beside the sampled metrics, and how it was ranked
+    assert {"auc", "group_auc", "full_hit@10", "full_mrr"} <= set(a["test_metrics"])
+    assert 0 < a["test_metrics"]["full_mrr"] <= a["test_metrics"]["full_hit@10"] + 1 / 10
+    assert a["ranking_protocol"]["protocol"] == "full catalogue, history excluded"
+    assert a["ranking_protocol"]["users_ranked"] > 0 and a["ranking_protocol"]["catalogue_size"] > 10
     assert _losses(runs[0]) == _losses(runs[1]) and len(_losses(runs[0])) == 1
     ckpts = [tf.train.load_checkpoint(str(r / "model" / "best_model")) for r in runs]
     names = sorted(ckpts[0].get_variable_to_shape_map())

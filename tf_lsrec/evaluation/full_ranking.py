@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from tf_lsrec.evaluation.spec import RANKING_AT_K, RANKING_PLAIN, check_metric_specs, metric_keys
+
 TARGETS_KEPT_KEY = "excluded_targets_kept"
 
 
@@ -88,4 +90,36 @@ def full_ranking_metrics(scores, targets, exclude=None, ks: Sequence[int] = (10,
     result["mrr"] = float(np.mean(1.0 / ranks))
     if exclude is not None:
         result[TARGETS_KEPT_KEY] = kept_targets
+    return result
+
+
+def ranking_metrics(ranks, specs: Sequence[str]) -> dict[str, float]:
+    """The ``full_ranking_metrics`` specs (``hit@k``, ``ndcg@k``, ``mrr``; ``name@k1;k2``
+    syntax of ``tf_lsrec.evaluation.spec``) of 1-based target ranks, unrounded means.
+
+    Args:
+        ranks: int ``[U]``, each user's target rank (1 = first), e.g. from :func:`target_ranks`.
+        specs: metric specs, e.g. ``["hit@10;20", "ndcg@10", "mrr"]``.
+
+    Returns:
+        ``{key: mean over users}`` in spec order: ``hit@k`` = share of ranks ``<= k``,
+        ``ndcg@k`` = mean of ``1 / log2(rank + 1)`` over ranks ``<= k`` (0 beyond; one relevant
+        item, so the ideal DCG is 1), ``mrr`` = mean of ``1 / rank``.
+    """
+    check_metric_specs(specs, "full_ranking_metrics")
+    ranks = np.asarray(ranks, dtype=np.float64).reshape(-1)
+    if ranks.shape[0] == 0:
+        raise ValueError("no users to evaluate (ranks is empty)")
+    if (ranks < 1).any():
+        raise ValueError(f"ranks are 1-based; got a minimum of {ranks.min():g}")
+    result: dict[str, float] = {}
+    for spec in specs:
+        for key in metric_keys(spec, RANKING_PLAIN, RANKING_AT_K):
+            if key == "mrr":
+                result[key] = float(np.mean(1.0 / ranks))
+                continue
+            name, k = key.split("@")
+            hit = ranks <= int(k)
+            value = hit if name == "hit" else np.where(hit, 1.0 / np.log2(ranks + 1.0), 0.0)
+            result[key] = float(np.mean(value))
     return result

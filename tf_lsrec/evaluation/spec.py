@@ -14,6 +14,8 @@ PAIRWISE_PLAIN: tuple[str, ...] = ("mean_mrr", "group_auc")
 PAIRWISE_AT_K: tuple[str, ...] = ("ndcg", "hit")
 WEIGHTED_PLAIN: tuple[str, ...] = ("wauc", "wmrr")
 WEIGHTED_AT_K: tuple[str, ...] = ("wndcg", "whit")
+RANKING_PLAIN: tuple[str, ...] = ("mrr",)
+RANKING_AT_K: tuple[str, ...] = ("hit", "ndcg")
 DEFAULT_KS: tuple[int, ...] = (1, 2)
 DIGITS = 4
 
@@ -61,13 +63,15 @@ def metric_keys(metric: str, plain: Sequence[str], at_k: Sequence[str]) -> list[
 def check_metric_specs(metrics: Sequence[str] | None, kind: str) -> None:
     """Raise ``ValueError`` naming every unknown spec in ``metrics``.
 
-    ``kind`` is ``"metrics"``, ``"pairwise_metrics"`` or ``"weighted_metrics"`` (the YAML keys);
-    meant for configuration validation before a long training run.
+    ``kind`` is ``"metrics"``, ``"pairwise_metrics"``, ``"weighted_metrics"`` or
+    ``"full_ranking_metrics"`` (the YAML keys); meant for configuration validation before a
+    long training run.
     """
     families = {
         "metrics": (POINTWISE_METRICS + PAIRWISE_PLAIN, PAIRWISE_AT_K),
         "pairwise_metrics": (POINTWISE_METRICS + PAIRWISE_PLAIN, PAIRWISE_AT_K),
         "weighted_metrics": (WEIGHTED_PLAIN, WEIGHTED_AT_K),
+        "full_ranking_metrics": (RANKING_PLAIN, RANKING_AT_K),
     }
     if kind not in families:
         raise ValueError(f"kind must be one of {sorted(families)}, got {kind!r}")

@@ -547,13 +547,18 @@ class SequentialModel(tfrs.Model):
         )
         return self
 
-    def run_eval(self, filename, num_ngs: int) -> dict[str, float]:
+    def run_eval(self, filename, num_ngs: int, full_ranking: bool | None = None
+                 ) -> dict[str, float]:
         """Metrics on a file of groups (1 positive + ``num_ngs`` negatives), docs/reference.md §3.11.
 
         Returns pointwise metrics (``metrics``), group metrics (``pairwise_metrics``) and
-        weighted per-user metrics (``weighted_metrics``) in that key order.
+        weighted per-user metrics (``weighted_metrics``) in that key order, then, when
+        ``full_ranking`` (default: when ``full_ranking_metrics`` is set), each positive's rank
+        against the item catalogue (``full_hit@10``, ... or ``neg99_hit@10``, ...;
+        ``tf_lsrec.models.ranking_eval``). ``fit`` computes the latter only when its
+        ``eval_metric`` is one of them.
         """
-        return self.trainer.run_eval(filename, num_ngs)
+        return self.trainer.run_eval(filename, num_ngs, full_ranking=full_ranking)
 
     def predict(self, infile, outfile=None, *args, **kwargs):
         """Microsoft's ``predict(file, outfile)``: one probability per line of ``infile`` into

@@ -24,6 +24,13 @@ LONG_ATTENTION_KEYS = model_keys(
 )  # fmt: skip
 """SLi-Rec and A2SVD."""
 
+MANUAL_ALPHA_KEYS = model_keys(
+    manual_alpha=S(bool, False, "fixed fusion weight instead of the gate"),
+    manual_alpha_value=S(float, 0.5, "the fixed weight of the long-term interest",
+                         check=lambda x: 0 <= x <= 1, expect="in [0, 1]"),
+)  # fmt: skip
+"""CLSR and SLi-Rec (the CLSR paper's RQ2 fixes α for both)."""
+
 CONTRASTIVE_KEYS = model_keys(
     contrastive_loss=S(str, "triplet", "CLSR contrastive form; none = off",
                        choices=(*CONTRASTIVE_LOSSES, "none")),

@@ -41,6 +41,7 @@ from tf_lsrec.models.base import SequentialModel
 from tf_lsrec.models.blocks import (
     CONTRASTIVE_KEYS,
     FUSION_TIME_KEYS,
+    MANUAL_ALPHA_KEYS,
     last_time_to_now,
     require_hidden_size_of_history,
 )
@@ -78,6 +79,7 @@ class CLSRModel(SequentialModel):
     hparams_spec = {
         **CONTRASTIVE_KEYS,
         **FUSION_TIME_KEYS,
+        **MANUAL_ALPHA_KEYS,
         **model_keys(
             contrastive_length_threshold=S(int, 5, "contrastive terms only for rows longer than "
                                            "this", check=non_negative, expect=">= 0"),
@@ -86,8 +88,6 @@ class CLSRModel(SequentialModel):
             discrepancy_loss_weight=S(float, 0.01, check=non_negative, expect=">= 0"),
             interest_evolve=S(bool, True, "short-term query from a GRU over the history"),
             predict_long_short=S(bool, True, "fusion input includes a GRU summary of the history"),
-            manual_alpha=S(bool, False, "fixed fusion weight instead of the gate"),
-            manual_alpha_value=S(float, 0.5, check=lambda x: 0 <= x <= 1, expect="in [0, 1]"),
             fusion=S(str, "adaptive", "how the two interests are fused", choices=FUSION_MODES),
             predict_mode=S(str, "both", "use both interests or one",
                            choices=("both", "long", "short")),

@@ -4,6 +4,7 @@
     short-term  O   = Time4LSTM([item_j ; time_from_first_action_j ; time_to_now_j])  [B, L, H]
                 u_s = Σ_j AttentionPooling(query=e_t, keys=O)                    [B, H]
     fusion      α   = σ(MLP_att([e_t ; u_l ; u_s ; τ]))                          [B, 1]
+                      (``manual_alpha: true``: the constant ``manual_alpha_value``, no gate)
                 u   = α u_l + (1 − α) u_s                                        [B, H]
     output      [u ; e_t]                                                        [B, H+Di+Dc]
 
@@ -22,6 +23,7 @@ from tf_lsrec.models.base import SequentialModel
 from tf_lsrec.models.blocks import (
     FUSION_TIME_KEYS,
     LONG_ATTENTION_KEYS,
+    MANUAL_ALPHA_KEYS,
     last_time_to_now,
     require_hidden_size_of_history,
 )
@@ -30,7 +32,7 @@ from tf_lsrec.models.blocks import (
 class SLIRECModel(SequentialModel):
     """SLi-Rec: attentive long-term user vector + time-aware LSTM short-term vector, gated."""
 
-    hparams_spec = {**LONG_ATTENTION_KEYS, **FUSION_TIME_KEYS}
+    hparams_spec = {**LONG_ATTENTION_KEYS, **FUSION_TIME_KEYS, **MANUAL_ALPHA_KEYS}
     required_keys = ("attention_size", "hidden_size", "att_fcn_layer_sizes")
     grouped_history_keys = ("outputs", "short_keys", "history_mask")
 
@@ -48,7 +50,10 @@ class SLIRECModel(SequentialModel):
         )
         self.short_rnn = SequenceEncoder("time4lstm", hp.hidden_size, name="short_term_rnn")
         self.short_attention = self.attention_pooling("short_term_attention")
-        self.fusion_gate = self.mlp(hp.att_fcn_layer_sizes, name="fusion_gate")
+        # manual_alpha (CLSR paper, RQ2): a fixed weight, so no gate variables at all
+        self.manual_alpha = hp.manual_alpha_value if hp.manual_alpha else None
+        if self.manual_alpha is None:
+            self.fusion_gate = self.mlp(hp.att_fcn_layer_sizes, name="fusion_gate")
 
     def encode_history(self, batch, emb, training):
         """``u_long [B, H]``, the Time4LSTM ``outputs`` ``[B, L, H]``, ``tau [B, 1]`` and the
@@ -80,8 +85,11 @@ class SLIRECModel(SequentialModel):
             training=training,
             encoded_keys=history.get("short_keys"),
         )
-        gate_in = tf.concat([emb["target"], u_long, u_short, tau], axis=-1)
-        alpha = tf.sigmoid(self.fusion_gate(gate_in, training=training))
+        if self.manual_alpha is None:
+            gate_in = tf.concat([emb["target"], u_long, u_short, tau], axis=-1)
+            alpha = tf.sigmoid(self.fusion_gate(gate_in, training=training))
+        else:
+            alpha = tf.fill([tf.shape(u_long)[0], 1], tf.cast(self.manual_alpha, u_long.dtype))
         user = alpha * u_long + (1.0 - alpha) * u_short
         return {"output": tf.concat([user, emb["target"]], axis=-1), "alpha": alpha}
 

@@ -27,6 +27,7 @@ from tf_lsrec.evaluation.metrics import evaluate
 from tf_lsrec.models.distribute import check_model_strategy, is_distributed
 from tf_lsrec.models.guards import announce_resume, check_finite_loss, metric_improved
 from tf_lsrec.models.optimizers import make_optimizer
+from tf_lsrec.models.ranking_eval import Ranker, RankingProtocol, is_ranking_key, model_catalogue
 from tf_lsrec.models.step_checkpoint import StepCheckpoint
 from tf_lsrec.models.training import TrainingLog, print_flush
 from tf_lsrec.utils.files import atomic_path
@@ -153,6 +154,11 @@ class Trainer:
         self.model = model
         self._steps: dict[str, Callable] = {}
         self.verbose = "auto"  # progress bars of collect / run_eval (progress_mode)
+        # ranking evaluation (rank): a ranking_eval.CatalogueIndex, set by tools/run.py from
+        # the prepared data paths or built from hparams on first use
+        self.catalogue = None
+        self.last_ranking_info: dict | None = None
+        self._ranker = None
 
     # ------------------------------------------------------------------ evaluation
     def compiled(self, name: str, fn: Callable) -> Callable:
@@ -206,10 +212,34 @@ class Trainer:
             progbar = keras.utils.Progbar(-(-lines // per_batch), unit_name="batch")
         return collect(batches, step, batch_keys, what=str(filename), progbar=progbar)
 
-    def run_eval(self, filename, num_ngs: int) -> dict[str, float]:
+    def run_eval(self, filename, num_ngs: int, full_ranking: bool | None = None) -> dict[str, float]:
+        """The sampled metrics of ``filename``, then (``full_ranking``; default: when
+        ``full_ranking_metrics`` is set) the ranking metrics of :meth:`rank`."""
         self.model.data.file_stats(filename, group_size=num_ngs + 1)  # 1 positive + num_ngs
         cols = self.collect(filename, group_size=self.eval_group_size(num_ngs))
-        return evaluate(cols["labels"], cols["scores"], cols["users"], self.model.hparams, num_ngs)
+        hp = self.model.hparams
+        result = evaluate(cols["labels"], cols["scores"], cols["users"], hp, num_ngs)
+        if full_ranking is None:
+            full_ranking = bool(hp.get("full_ranking_metrics"))
+        if full_ranking:
+            result.update(self.rank(filename))
+        return result
+
+    def rank(self, filename) -> dict[str, float]:
+        """Ranking metrics of the positive lines of ``filename`` against the catalogue
+        (``tf_lsrec.models.ranking_eval``; keys ``full_...`` or ``neg<N>_...``). The protocol's
+        counts are kept in :attr:`last_ranking_info`. The catalogue is :attr:`catalogue`, built
+        on first use from ``item_vocab`` and ``train_file``."""
+        model = self.model
+        model._ensure_built()
+        protocol = RankingProtocol.from_hparams(model.hparams)
+        if self.catalogue is None:
+            self.catalogue = model_catalogue(model)
+        if self._ranker is None or self._ranker.protocol != protocol \
+                or self._ranker.catalogue is not self.catalogue:
+            self._ranker = Ranker(model, self.catalogue, protocol)
+        metrics, self.last_ranking_info = self._ranker.rank(filename)
+        return metrics
 
     def predict(self, infile, outfile) -> None:
         scores = self.collect(infile, batch_keys=(), min_seq_length=1)["scores"]
@@ -319,7 +349,11 @@ class Trainer:
                     f"epoch {epoch} counts: " + ", ".join(f"{k} {v:d}" for k, v in counts.items())
                 )
             t1 = time.time()
-            valid_res = model.run_eval(valid_file, valid_num_ngs)  # a model may extend it
+            # a model may extend run_eval; the ranking metrics (slow: the whole catalogue per
+            # user) only when early stopping watches one of them
+            valid_res = model.run_eval(
+                valid_file, valid_num_ngs, full_ranking=is_ranking_key(eval_metric)
+            )
             eval_seconds = time.time() - t1
             print_flush(
                 f"eval valid at epoch {epoch}: "
