@@ -41,6 +41,7 @@ CASES = [
     ("dien", "dien", {}),
     ("ncf", "ncf", {}),
     ("nextitnet", "nextitnet", {}),
+    ("nextitnet_last", "nextitnet", {"nextitnet_train_positions": "last"}),
     ("sasrec", "sasrec", {}),
     ("sasrec_mlp", "sasrec", {"sasrec_scoring": "mlp"}),
     ("gru4rec_seq2seq", "gru4rec", SEQ2SEQ),

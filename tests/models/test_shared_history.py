@@ -28,6 +28,8 @@ def _no_history_dropout(model_type, overrides):
 
 
 def _parts_and_grads(model, batch, group_size, checked=False):
+    # the same draws for both paths where a loss samples (NextItNet's per-position negatives)
+    tf.random.set_seed(0)
     with tf.GradientTape() as tape:
         parts = model.compute_loss_parts(
             batch, training=True, group_size=group_size, checked=checked
