@@ -44,6 +44,7 @@ CASES = [
     ("nextitnet_last", "nextitnet", {"nextitnet_train_positions": "last"}),
     ("sasrec", "sasrec", {}),
     ("sasrec_mlp", "sasrec", {"sasrec_scoring": "mlp"}),
+    ("bert4rec", "bert4rec", {}),
     ("gru4rec_seq2seq", "gru4rec", SEQ2SEQ),
     ("gru4rec_seq2seq_states", "gru4rec", {**SEQ2SEQ, "seq2seq_past_encoder": "states"}),
     ("sli_rec_seq2seq", "sli_rec", SEQ2SEQ),

@@ -27,6 +27,7 @@ CASES = [
     ("nextitnet", {}),
     ("sasrec", {}),
     ("sasrec", {"sasrec_scoring": "mlp"}),
+    ("bert4rec", {}),
     ("din", {}),
     ("ncf", {}),
 ]
