@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tf_lsrec.io.iterator import SequentialIterator
-from tf_lsrec.io.pipeline import SequentialData
+from tf_lsrec.io.pipeline import SequentialData, pick_negatives
 
 DAY = 86_400
 
@@ -181,3 +181,18 @@ def test_tf_data_matches_python_iterator(write, make_hparams, h):
     p_ours, p_ref = positives(tr), positives(it_tr)
     assert len(p_ours) == 10 and set(p_ours) == set(p_ref)  # 10 usable lines = 2 full batches
     assert all(p_ours[t][0] == p_ref[t][0] and p_ours[t][2] == p_ref[t][2] for t in p_ours)
+
+
+def test_pick_negatives_by_hand():
+    """Index ``floor(u · count)`` among the pool entries that differ from each query."""
+    import tensorflow as tf
+
+    pool = tf.constant([5, 5, 7, 9])
+    queries = tf.constant([5, 7, 5])
+    u = tf.constant([[0.0, 0.99], [0.5, 0.7], [0.49, 0.5]])
+    idx, has = pick_negatives(pool, queries, u)
+    # query 5: differing entries at 2, 3; query 7: at 0, 1, 3 (u 0.5 -> 2nd, 0.7 -> 3rd)
+    assert idx.numpy().tolist() == [[2, 3], [1, 3], [2, 3]]
+    assert has.numpy().all()
+    idx, has = pick_negatives(tf.constant([4, 4]), tf.constant([4]), tf.constant([[0.3]]))
+    assert idx.numpy().tolist() == [[0]] and not has.numpy()[0]

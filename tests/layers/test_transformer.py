@@ -1,10 +1,11 @@
-"""CausalSelfAttentionBlock: shapes and config, causality, padding, and its mask helper."""
+"""CausalSelfAttentionBlock: shapes and config, causality (or not), padding, and its mask
+helpers."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf_lsrec.layers.transformer import CausalSelfAttentionBlock, causal_key_mask
+from tf_lsrec.layers.transformer import CausalSelfAttentionBlock, causal_key_mask, key_mask
 
 B, L, D = 2, 6, 8
 RNG = np.random.default_rng(0)
@@ -95,3 +96,20 @@ def test_block_values_match_numpy_by_hand():
     ffn = np.maximum(a @ w["ffn_in/kernel"] + w["ffn_in/bias"], 0) @ w["ffn_out/kernel"]
     expected = (a + ffn + w["ffn_out/bias"]) * MASK[..., None]
     np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-5)
+def test_bidirectional_key_mask_by_hand():
+    m = key_mask(tf.constant([[1.0, 1.0, 0.0]]), causal=False).numpy()[0]
+    np.testing.assert_array_equal(m, np.array([[1, 1, 0]] * 3, bool))
+
+
+def test_bidirectional_step_reads_later_real_steps_but_not_padding():
+    block = CausalSelfAttentionBlock(num_heads=2, dropout_rate=0.0, seed=1, causal=False)
+    assert CausalSelfAttentionBlock.from_config(block.get_config()).causal is False
+    base = block(tf.constant(X), tf.constant(MASK)).numpy()
+    later = X.copy()
+    later[:, 3] += 5.0  # a real step of both rows
+    out = block(tf.constant(later), tf.constant(MASK)).numpy()
+    assert np.abs(out[:, 0] - base[:, 0]).max() > 1e-3  # step 0 reads step 3
+    padding = X.copy()
+    padding[0, 4:] += 5.0  # row 0's padding
+    out = block(tf.constant(padding), tf.constant(MASK)).numpy()
+    np.testing.assert_allclose(out, base, rtol=1e-5, atol=1e-6)

@@ -23,11 +23,14 @@ def _no_history_dropout(model_type, overrides):
         **overrides,
         "embedding_dropout": 0.0,
         "user_dropout": False,
-        **({"transformer_dropout": 0.0} if model_type == "sasrec" else {}),
+        **({"transformer_dropout": 0.0} if model_type in ("sasrec", "bert4rec") else {}),
     }
 
 
 def _parts_and_grads(model, batch, group_size, checked=False):
+    # the same draws for both paths where a loss samples (NextItNet's per-position negatives,
+    # BERT4Rec's cloze masks and negatives)
+    tf.random.set_seed(0)
     with tf.GradientTape() as tape:
         parts = model.compute_loss_parts(
             batch, training=True, group_size=group_size, checked=checked

@@ -29,6 +29,7 @@ CASES = [
     ("sasrec", {"sasrec_scoring": "mlp"}),
     ("surge", {}),
     ("surge", {"pool_length": 4}),
+    ("bert4rec", {}),
     ("din", {}),
     ("ncf", {}),
     ("lightgcn", {}),

@@ -24,6 +24,7 @@ __all__ = [
     "SequentialData",
     "SequentialFormatError",
     "parse_lines",
+    "pick_negatives",
     "sample_negatives",
     "validate_file",
 ]
@@ -77,8 +78,7 @@ def sample_negatives(
     """In-batch negatives of §2.5, exactly distributed as Microsoft's rejection sampling.
 
     For each instance ``i`` draws ``num_ngs`` indices uniformly, with replacement, among the
-    batch instances ``r`` with ``items[r] != items[i]`` (picking the ``u``-th such index, which
-    is what rejection sampling converges to, without a loop).
+    batch instances ``r`` with ``items[r] != items[i]`` (:func:`pick_negatives`).
 
     Args:
         items: int32 ``[N]`` target item indices of the batch.
@@ -91,13 +91,33 @@ def sample_negatives(
         is False; the caller substitutes a fallback and counts it.
     """
     n = tf.shape(items)[0]
-    differs = tf.not_equal(items[None, :], items[:, None])  # [N, N]
-    cums = tf.cumsum(tf.cast(differs, tf.int32), axis=1)  # [N, N]
-    count = cums[:, -1]  # [N]
     u = tf.random.stateless_uniform([n, num_ngs], seed=seed, dtype=tf.float32)
+    return pick_negatives(items, items, u)
+
+
+def pick_negatives(
+    pool: tf.Tensor, queries: tf.Tensor, u: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """Indices into ``pool`` uniformly among the entries that differ from each query.
+
+    Picking the ``floor(u · count)``-th differing entry is what rejection sampling ("draw a
+    pool entry, redraw while it equals the query") converges to, without a loop.
+
+    Args:
+        pool: int ``[N]`` candidate item indices (the batch's targets).
+        queries: int ``[M]`` the positives the negatives must differ from.
+        u: float ``[M, K]`` uniform draws in ``[0, 1)``.
+
+    Returns:
+        ``(indices int32 [M, K], has_negative bool [M])``; indices are 0 where a query equals
+        every pool entry (``has_negative`` False).
+    """
+    differs = tf.not_equal(pool[None, :], queries[:, None])  # [M, N]
+    cums = tf.cumsum(tf.cast(differs, tf.int32), axis=1)  # [M, N]
+    count = cums[:, -1]  # [M]
     rank = tf.cast(tf.floor(u * tf.cast(count[:, None], tf.float32)), tf.int32)
     rank = tf.minimum(rank, tf.maximum(count[:, None] - 1, 0))  # guard float rounding
-    idx = tf.searchsorted(cums, rank + 1, side="left", out_type=tf.int32)  # [N, K]
+    idx = tf.searchsorted(cums, rank + 1, side="left", out_type=tf.int32)  # [M, K]
     has_negative = count > 0
     idx = tf.where(has_negative[:, None], idx, tf.zeros_like(idx))
     return idx, has_negative

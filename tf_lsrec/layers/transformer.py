@@ -1,4 +1,5 @@
-"""Causal self-attention blocks over a history (SASRec, Kang & McAuley, ICDM'18).
+"""Self-attention blocks over a history: causal (SASRec, Kang & McAuley, ICDM'18) or
+bidirectional (BERT4Rec, Sun et al., CIKM'19).
 
 One block, as in SASRec (docs/reference.md §5.12)::
 
@@ -6,9 +7,10 @@ One block, as in SASRec (docs/reference.md §5.12)::
     A = MultiHeadAttention(query=Q, key=X, value=X, mask: causal and over real steps) + Q
     Y = (A' + FFN(A')) * m,   A' = LayerNorm(A),   FFN = Dense(D, relu) -> Dense(D)
 
-with dropout after the attention weights and after each FFN layer. Step ``j`` reads steps
-``<= j`` only, and padded steps are zeroed, so a left-aligned history's real steps never see the
-right padding.
+with dropout after the attention weights and after each FFN layer. Causal: step ``i`` reads
+steps ``j <= i`` only; bidirectional (``causal=False``): every real step. Either way only real
+steps are read and padded steps are zeroed, so a left-aligned history's real steps never see
+the right padding.
 """
 
 from __future__ import annotations
@@ -21,6 +23,15 @@ import tf_keras as keras
 from tf_lsrec.layers.initializers import fresh_initializer
 
 LN_EPSILON = 1e-8
+
+
+def key_mask(mask: tf.Tensor, causal: bool = True) -> tf.Tensor:
+    """``[B, L]`` step mask -> ``[B, L, L]`` bool attention mask: query ``i`` may read key
+    ``j`` when step ``j`` is real (and, if ``causal``, ``j <= i``)."""
+    if causal:
+        return causal_key_mask(mask)
+    keep = tf.cast(mask, tf.bool)
+    return tf.broadcast_to(keep[:, None, :], tf.concat([tf.shape(keep), tf.shape(keep)[1:]], 0))
 
 
 def causal_key_mask(mask: tf.Tensor) -> tf.Tensor:
@@ -40,13 +51,16 @@ class CausalSelfAttentionBlock(keras.layers.Layer):
       num_heads: attention heads; ``D`` must be divisible by it.
       dropout_rate: dropout on the attention weights and after each FFN layer.
       seed: seed of the kernel initialisers (salted per variable), or ``None``.
+      causal: ``True`` (SASRec) lets step ``i`` read steps ``<= i``; ``False`` (BERT4Rec)
+        lets it read every real step.
 
     Call args: ``inputs [B, L, D]``, ``mask [B, L]`` (1 real / 0 padding), ``training``.
     """
 
     def __init__(self, num_heads: int = 1, dropout_rate: float = 0.2, seed: int | None = None,
-                 **kwargs: Any) -> None:
+                 causal: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.causal = bool(causal)
         self.num_heads = int(num_heads)
         self.dropout_rate = float(dropout_rate)
         self.seed = seed
@@ -88,7 +102,7 @@ class CausalSelfAttentionBlock(keras.layers.Layer):
         steps = tf.cast(mask, inputs.dtype)[..., None]
         queries = self.attention_norm(inputs)
         attended = self.attention(
-            queries, inputs, inputs, attention_mask=causal_key_mask(mask), training=training
+            queries, inputs, inputs, attention_mask=key_mask(mask, self.causal), training=training
         )
         x = self.ffn_norm(attended + queries)
         ffn = self.dropout(self.ffn_in(x), training=training)
@@ -100,4 +114,4 @@ class CausalSelfAttentionBlock(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "num_heads": self.num_heads,
-                "dropout_rate": self.dropout_rate, "seed": self.seed}
+                "dropout_rate": self.dropout_rate, "seed": self.seed, "causal": self.causal}

@@ -35,6 +35,7 @@ MODELS: dict[str, ModelEntry] = {
     "sasrec": ModelEntry("tf_lsrec.models.sasrec", "SASRecModel", ("sasrec",)),
     "surge": ModelEntry("tf_lsrec.models.surge", "SURGEModel", ("surge",)),
     "lightgcn": ModelEntry("tf_lsrec.models.lightgcn", "LightGCNModel", ("lightgcn", "light_gcn")),
+    "bert4rec": ModelEntry("tf_lsrec.models.bert4rec", "BERT4RecModel", ("bert4rec",)),
 }
 MODEL_CLASSES = {name: (e.module, e.cls) for name, e in MODELS.items()}  # name -> (module, class)
 

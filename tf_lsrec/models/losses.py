@@ -107,3 +107,34 @@ def make_data_loss(name: str, group_size: int) -> keras.losses.Loss:
     if name == "square_loss":
         return SquareLoss()
     raise ValueError(f"loss `{name}` is not supported; expected one of {list(LOSSES)}")
+
+
+def weighted_group_loss(
+    name: str, labels: tf.Tensor, logits: tf.Tensor, weights: tf.Tensor
+) -> tf.Tensor:
+    """The data loss ``name`` over groups with per-group weights (0 drops a group).
+
+    ``labels``, ``logits`` ``[G, g]`` (one positive per group for ``softmax``), ``weights``
+    ``[G]`` -> scalar: the weighted mean over groups of ``-log softmax[positive]`` for
+    ``softmax``, the weighted mean over rows for the pointwise losses (``square_loss``: the
+    root of the weighted mean square). With all weights 1 each equals :func:`make_data_loss`
+    on the flattened rows.
+    """
+    labels = tf.cast(labels, tf.float32)
+    logits = tf.cast(logits, tf.float32)
+    weights = tf.cast(weights, tf.float32)
+    if name == "softmax":
+        per_group = -tf.reduce_sum(labels * tf.nn.log_softmax(logits, axis=-1), axis=-1)
+        return tf.math.divide_no_nan(tf.reduce_sum(weights * per_group), tf.reduce_sum(weights))
+    rows = tf.broadcast_to(weights[:, None], tf.shape(labels))
+    if name == "cross_entropy_loss":
+        per_row = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits)
+    elif name == "log_loss":
+        p, eps = tf.sigmoid(logits), 1e-7
+        per_row = -labels * tf.math.log(p + eps) - (1 - labels) * tf.math.log(1 - p + eps)
+    elif name == "square_loss":
+        per_row = tf.square(tf.sigmoid(logits) - labels)
+    else:
+        raise ValueError(f"loss `{name}` is not supported; expected one of {list(LOSSES)}")
+    mean = tf.math.divide_no_nan(tf.reduce_sum(rows * per_row), tf.reduce_sum(rows))
+    return tf.sqrt(mean) if name == "square_loss" else mean

@@ -53,6 +53,19 @@ class Seq2SeqObjective:
         }
 
 
+class ClozeObjective:
+    """BERT4Rec's cloze task (Sun et al., CIKM'19, Eq. 8): ``{"cloze_loss": weight × loss}``,
+    ``loss = loss_fn(batch, training)`` (the model's ``cloze_loss``, which encodes the masked
+    sequences itself)."""
+
+    def __init__(self, loss_fn, weight: float):
+        self.loss_fn = loss_fn
+        self.weight = float(weight)
+
+    def __call__(self, batch, outputs, training):
+        return {"cloze_loss": self.weight * self.loss_fn(batch, training)}
+
+
 class CLSRContrastiveObjective:
     """CLSR §3.2.4: ``{"contrastive_loss": ...}`` from the interests and proxies of ``outputs``
     (``layer`` is a ``CLSRContrastiveLoss``, which applies its own weight)."""

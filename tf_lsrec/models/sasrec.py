@@ -25,27 +25,36 @@ from tf_lsrec.hparams import S, model_keys, positive
 from tf_lsrec.layers.transformer import LN_EPSILON, CausalSelfAttentionBlock
 from tf_lsrec.models.base import SequentialModel
 
+# shared by the transformer models (SASRec, BERT4Rec): one declaration per key
+TRANSFORMER_KEYS = model_keys(
+    num_blocks=S(
+        int, 2, "SASRec, BERT4Rec: self-attention blocks", check=positive, expect="> 0"
+    ),
+    num_heads=S(int, 1, "SASRec, BERT4Rec: attention heads", check=positive, expect="> 0"),
+    transformer_dropout=S(
+        float,
+        0.2,
+        "SASRec, BERT4Rec: dropout of inputs, attention and FFN",
+        check=lambda x: 0 <= x < 1,
+        expect="in [0, 1)",
+    ),
+)
+
 
 class SASRecModel(SequentialModel):
     """Causal self-attention over the history; the last real step is the user vector."""
 
-    hparams_spec = model_keys(
-        num_blocks=S(int, 2, "SASRec: causal self-attention blocks", check=positive, expect="> 0"),
-        num_heads=S(int, 1, "SASRec: attention heads", check=positive, expect="> 0"),
-        transformer_dropout=S(
-            float,
-            0.2,
-            "SASRec: dropout of inputs, attention and FFN",
-            check=lambda x: 0 <= x < 1,
-            expect="in [0, 1)",
+    hparams_spec = {
+        **TRANSFORMER_KEYS,
+        **model_keys(
+            sasrec_scoring=S(
+                str,
+                "dot",
+                "SASRec: <h, e_t> (paper) or the MLP head on [h ; e_t]",
+                choices=("dot", "mlp"),
+            ),
         ),
-        sasrec_scoring=S(
-            str,
-            "dot",
-            "SASRec: <h, e_t> (paper) or the MLP head on [h ; e_t]",
-            choices=("dot", "mlp"),
-        ),
-    )
+    }
     required_keys = ("num_blocks", "num_heads", "transformer_dropout")
 
     def __init__(self, hparams, iterator_creator=None, seed=None, **kwargs):

@@ -3,5 +3,5 @@
 raise NotImplementedError(
     "SUMModel (recommenders.models.deeprec.models.sequential.sum) is not implemented in "
     "tf_lsrec; the sequential models available are: sli_rec, gru (gru4rec), asvd (a2svd), "
-    "caser, nextitnet, din, dien, ncf, sasrec, clsr, slsrec (tf_lsrec.models.MODELS)"
+    "caser, nextitnet, din, dien, ncf, sasrec, bert4rec, clsr, slsrec (tf_lsrec.models.MODELS)"
 )
