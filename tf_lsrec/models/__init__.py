@@ -33,6 +33,7 @@ MODELS: dict[str, ModelEntry] = {
         "tf_lsrec.models.nextitnet", "NextItNetModel", ("nextitnet", "next_it_net")
     ),
     "sasrec": ModelEntry("tf_lsrec.models.sasrec", "SASRecModel", ("sasrec",)),
+    "sum": ModelEntry("tf_lsrec.models.sum", "SUMModel", ("sum",)),
 }
 MODEL_CLASSES = {name: (e.module, e.cls) for name, e in MODELS.items()}  # name -> (module, class)
 
