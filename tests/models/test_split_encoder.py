@@ -29,6 +29,9 @@ CASES = [
     ("sasrec", {"sasrec_scoring": "mlp"}),
     ("din", {}),
     ("ncf", {}),
+    ("sum", {"slots": 4}),
+    ("sum", {"slots": 3, "cell": "SUMV2"}),
+    ("sum", {"slots": 1}),
 ]
 
 

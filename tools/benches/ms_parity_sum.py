@@ -210,7 +210,9 @@ def main(argv=None) -> None:
                "--epochs", str(args.epochs), "--valid-ngs", str(args.valid_ngs),
                "--test-ngs", str(args.test_ngs), "--seed", str(args.seed),
                "--workdir", args.workdir]  # fmt: skip
-        subprocess.run(cmd, check=True)
+        # TF 2.15 there has no tf_keras: our TF_USE_LEGACY_KERAS=1 must not reach it
+        env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
+        subprocess.run(cmd, check=True, env=env)
         with open(ms_out, encoding="utf-8") as fh:
             ms = json.load(fh)
         ours = run_ours(args)
