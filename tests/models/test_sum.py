@@ -77,5 +77,7 @@ def test_gradients_reach_the_memory_cell(make_hparams):
 def test_bad_cell_and_slots_name_the_key(make_hparams):
     with pytest.raises(HParamsError, match=r"`cell`.*'SUM3'.*did you mean 'SUM"):
         make_hparams("sum", cell="SUM3")
-    with pytest.raises(HParamsError, match=r"`slots` \(section `model`\) = 0 is out of range; expected >= 1"):
+    with pytest.raises(
+        HParamsError, match=r"`slots` \(section `model`\) = 0 is out of range; expected >= 1"
+    ):
         make_hparams("sum", slots=0)

@@ -194,6 +194,8 @@ def main(argv=None) -> None:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--workdir", default="/tmp/ms_parity_sum")
     p.add_argument("--out", help="JSON with both results (one side's with --side)")
+    p.add_argument("--ms-json", help="reuse this --side ms result instead of running Microsoft")
+    p.add_argument("--ours-json", help="reuse this --side ours result instead of running ours")
     args = p.parse_args(argv)
     if args.side == "ms":
         res = run_microsoft(args)
@@ -212,10 +214,17 @@ def main(argv=None) -> None:
                "--workdir", args.workdir]  # fmt: skip
         # TF 2.15 there has no tf_keras: our TF_USE_LEGACY_KERAS=1 must not reach it
         env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
-        subprocess.run(cmd, check=True, env=env)
+        if args.ms_json:
+            ms_out = args.ms_json
+        else:
+            subprocess.run(cmd, check=True, env=env)
         with open(ms_out, encoding="utf-8") as fh:
             ms = json.load(fh)
-        ours = run_ours(args)
+        if args.ours_json:
+            with open(args.ours_json, encoding="utf-8") as fh:
+                ours = json.load(fh)
+        else:
+            ours = run_ours(args)
         f = _files(args)
         res = dict(
             model="sum", commit=_git_commit(), epochs=args.epochs, seed=args.seed,
