@@ -22,6 +22,8 @@ NOTEBOOK_IMPORTS = [
      "SequentialIterator", "sli_rec"),
     ("models.sequential.nextitnet", "NextItNetModel", "io.nextitnet_iterator",
      "NextItNetIterator", "nextitnet"),
+    ("models.sequential.sum", "SUMModel", "io.sequential_iterator", "SequentialIterator",
+     "sum"),
 ]  # fmt: skip
 
 
@@ -47,11 +49,6 @@ def test_notebook_imports_create_and_evaluate(planted, module, cls, it_module, i
     model = SeqModel(hparams, input_creator, seed=42)
     result = model.run_eval(hparams.test_file, num_ngs=9)
     assert "group_auc" in result and 0.0 <= result["group_auc"] <= 1.0
-
-
-def test_sum_is_a_clear_not_implemented_error():
-    with pytest.raises(NotImplementedError, match="SUMModel .* not implemented"):
-        from tf_lsrec.compat.deeprec.models.sequential.sum import SUMModel  # noqa: F401
 
 
 def test_timer_and_constants_as_in_the_notebooks():

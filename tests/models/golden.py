@@ -46,6 +46,8 @@ CASES = [
     ("sasrec_mlp", "sasrec", {"sasrec_scoring": "mlp"}),
     ("surge", "surge", {"pool_length": 5}),
     ("bert4rec", "bert4rec", {}),
+    ("sum", "sum", {"slots": 4}),
+    ("sum_v2", "sum", {"slots": 3, "cell": "SUMV2"}),
     ("gru4rec_seq2seq", "gru4rec", SEQ2SEQ),
     ("gru4rec_seq2seq_states", "gru4rec", {**SEQ2SEQ, "seq2seq_past_encoder": "states"}),
     ("sli_rec_seq2seq", "sli_rec", SEQ2SEQ),

@@ -33,6 +33,9 @@ CASES = [
     ("din", {}),
     ("ncf", {}),
     ("lightgcn", {}),
+    ("sum", {"slots": 4}),
+    ("sum", {"slots": 3, "cell": "SUMV2"}),
+    ("sum", {"slots": 1}),
 ]
 
 

@@ -8,8 +8,8 @@ Replace ``recommenders.models.deeprec`` by ``tf_lsrec.compat.deeprec``::
     from tf_lsrec.compat.deeprec.io.sequential_iterator import SequentialIterator
 
 Also ``models.sequential.asvd`` (``A2SVDModel``), ``caser`` (``CaserModel``), ``nextitnet``
-(``NextItNetModel``) with ``io.nextitnet_iterator`` (``NextItNetIterator``), and
-``recommenders.utils.timer`` / ``constants`` as ``tf_lsrec.compat.utils.timer`` / ``constants``.
-``models.sequential.sum`` raises ``NotImplementedError`` (SUM is not ported);
-``recommenders.datasets.amazon_reviews`` has no counterpart yet.
+(``NextItNetModel``) with ``io.nextitnet_iterator`` (``NextItNetIterator``), ``sum``
+(``SUMModel``), and ``recommenders.utils.timer`` / ``constants`` as
+``tf_lsrec.compat.utils.timer`` / ``constants``. ``recommenders.datasets.amazon_reviews`` has
+no counterpart yet.
 """

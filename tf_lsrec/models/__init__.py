@@ -36,6 +36,7 @@ MODELS: dict[str, ModelEntry] = {
     "surge": ModelEntry("tf_lsrec.models.surge", "SURGEModel", ("surge",)),
     "lightgcn": ModelEntry("tf_lsrec.models.lightgcn", "LightGCNModel", ("lightgcn", "light_gcn")),
     "bert4rec": ModelEntry("tf_lsrec.models.bert4rec", "BERT4RecModel", ("bert4rec",)),
+    "sum": ModelEntry("tf_lsrec.models.sum", "SUMModel", ("sum",)),
 }
 MODEL_CLASSES = {name: (e.module, e.cls) for name, e in MODELS.items()}  # name -> (module, class)
 

@@ -1,7 +1,3 @@
-"""Microsoft's ``models.sequential.sum`` (SUM, Lian et al. WSDM'21) is not ported."""
+"""Microsoft's ``models.sequential.sum``: SUM with its ``SUM`` / ``SUMV2`` cells."""
 
-raise NotImplementedError(
-    "SUMModel (recommenders.models.deeprec.models.sequential.sum) is not implemented in "
-    "tf_lsrec; the sequential models available are: sli_rec, gru (gru4rec), asvd (a2svd), "
-    "caser, nextitnet, din, dien, ncf, sasrec, bert4rec, clsr, slsrec (tf_lsrec.models.MODELS)"
-)
+from tf_lsrec.models.sum import SUMModel  # noqa: F401
