@@ -58,17 +58,33 @@ def parse_args(argv=None):
     p.add_argument("--users", type=int, default=2000)
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--seeds", nargs="+", type=int, default=[1])
-    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                   help="model hyper-parameter override (repeatable)")
-    p.add_argument("--synthetic", action="append", default=[], metavar="KEY=VALUE",
-                   help="SyntheticConfig override, e.g. mean_session_length=10 (repeatable)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="model hyper-parameter override (repeatable)",
+    )
+    p.add_argument(
+        "--synthetic",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="SyntheticConfig override, e.g. mean_session_length=10 (repeatable)",
+    )
     p.add_argument("--tag", default="", help="name part of the per-run JSON files")
     p.add_argument("--out-dir", help="write one JSON per (model, seed) here")
-    p.add_argument("--ceilings", metavar="FILE",
-                   help="train nothing: write the history references of the generator settings "
-                        "(--users, --seeds, --synthetic) to FILE")
-    p.add_argument("--summarize", metavar="DIR",
-                   help="print the mean ± std table of DIR's JSON files (and write summary.json)")
+    p.add_argument(
+        "--ceilings",
+        metavar="FILE",
+        help="train nothing: write the history references of the generator settings "
+        "(--users, --seeds, --synthetic) to FILE",
+    )
+    p.add_argument(
+        "--summarize",
+        metavar="DIR",
+        help="print the mean ± std table of DIR's JSON files (and write summary.json)",
+    )
     return p.parse_args(argv)
 
 
@@ -169,8 +185,9 @@ def history_reference(targets: dict, users: list[str], train: np.ndarray, cfg, s
     short_y = np.array([targets[u]["short"] for u in users])
     hist = np.stack([targets[u]["history_counts"] for u in users]).astype(float)
     sess = np.stack([targets[u]["session_counts"] for u in users]).astype(float)
-    feats = np.concatenate([hist / hist.sum(1, keepdims=True), sess / sess.sum(1, keepdims=True)],
-                           axis=1)
+    feats = np.concatenate(
+        [hist / hist.sum(1, keepdims=True), sess / sess.sum(1, keepdims=True)], axis=1
+    )
     out = {}
     for t, y in zip(TARGETS, (long_y, short_y)):
         probe = fit_linear_probe(feats[train], y[train])
@@ -201,13 +218,22 @@ def ceilings(args) -> dict:
         users = list(targets)
         train = user_split(users, 0.5, salt=seed)
         runs.append(history_reference(targets, users, train, cfg, seed))
-    summary = {k: {"mean": float(np.mean([r[k] for r in runs])),
-                   "std": float(np.std([r[k] for r in runs], ddof=1)) if len(runs) > 1 else None}
-               for k in runs[0]}
+    summary = {
+        k: {
+            "mean": float(np.mean([r[k] for r in runs])),
+            "std": float(np.std([r[k] for r in runs], ddof=1)) if len(runs) > 1 else None,
+        }
+        for k in runs[0]
+    }
     for k, v in summary.items():
         print(f"  {k:46s} {v['mean']:.3f}", flush=True)
-    return {"users": args.users, "seeds": args.seeds, "synthetic": synth, "runs": runs,
-            "summary": summary}
+    return {
+        "users": args.users,
+        "seeds": args.seeds,
+        "synthetic": synth,
+        "runs": runs,
+        "summary": summary,
+    }
 
 
 def probe_table(vectors: dict[str, np.ndarray], long_y, short_y, train) -> dict:
@@ -239,15 +265,25 @@ def run_seed(seed: int, args) -> dict:
     cfg = dataclasses.replace(SyntheticConfig(), **synth)
     interactions, truth = generate_interactions(args.users, seed=seed, **synth)
     work = tempfile.mkdtemp(prefix="disentangle-")
-    paths = write_sequential_files(interactions, work, valid_num_ngs=4,
-                                   test_num_ngs=TEST_NUM_NGS, seed=seed)
-    hp = prepare_hparams(os.path.join(root, "hparams", YAMLS[args.model]),
-                         overrides=[f"train.epochs={args.epochs}", f"train.seed={seed}",
-                                    "train.EARLY_STOP=0", "data.valid_num_ngs=4",
-                                    f"data.test_num_ngs={TEST_NUM_NGS}",
-                                    "info.pairwise_metrics=['mean_mrr','group_auc']",
-                                    "info.weighted_metrics=['wauc']", *args.set],
-                         MODEL_DIR=None, run_dir=work, **paths.as_hparams())
+    paths = write_sequential_files(
+        interactions, work, valid_num_ngs=4, test_num_ngs=TEST_NUM_NGS, seed=seed
+    )
+    hp = prepare_hparams(
+        os.path.join(root, "hparams", YAMLS[args.model]),
+        overrides=[
+            f"train.epochs={args.epochs}",
+            f"train.seed={seed}",
+            "train.EARLY_STOP=0",
+            "data.valid_num_ngs=4",
+            f"data.test_num_ngs={TEST_NUM_NGS}",
+            "info.pairwise_metrics=['mean_mrr','group_auc']",
+            "info.weighted_metrics=['wauc']",
+            *args.set,
+        ],
+        MODEL_DIR=None,
+        run_dir=work,
+        **paths.as_hparams(),
+    )
     t0 = time.time()
     model = get_model_class(hp.model_type)(hp).fit(hp.train_file, hp.valid_file, valid_num_ngs=4)
     train_seconds = time.time() - t0
@@ -261,8 +297,12 @@ def run_seed(seed: int, args) -> dict:
         out = model.forward(batch, training=False)
         return {"I_L": out[long_key], "I_S": out[short_key]}
 
-    cols = model.trainer.collect(hp.test_file, model.trainer.compiled("interests", step),
-                                 batch_keys=("labels", "user_id"), raw_ids=True)
+    cols = model.trainer.collect(
+        hp.test_file,
+        model.trainer.compiled("interests", step),
+        batch_keys=("labels", "user_id"),
+        raw_ids=True,
+    )
     group = TEST_NUM_NGS + 1
     if len(cols["labels"]) % group or not np.all(cols["labels"][::group] == 1):
         raise RuntimeError("test file is not in groups of 1 positive + 9 negatives")
@@ -319,8 +359,10 @@ def summarize(directory: str) -> dict:
                 entry[section][k] = {"mean": float(vals.mean()), "std": std}
         for k in ("wauc", "auc"):
             vals = np.array([r["test_metrics"][k] for r in rs])
-            entry[f"test_{k}"] = {"mean": float(vals.mean()),
-                                  "std": float(np.std(vals, ddof=1)) if len(vals) > 1 else None}
+            entry[f"test_{k}"] = {
+                "mean": float(vals.mean()),
+                "std": float(np.std(vals, ddof=1)) if len(vals) > 1 else None,
+            }
         summary[name] = entry
         print(f"== {name} ({len(rs)} seeds)")
         for section in ("probe", "probe_on_positive_row", "history_reference"):
@@ -353,8 +395,13 @@ def main(argv=None) -> list[dict]:
         r["name"] = args.model + (f"-{args.tag}" if args.tag else "")
         r["command"] = "python tools/disentanglement.py " + " ".join(argv)
         results.append(r)
-        print(json.dumps({k: r[k] for k in ("name", "seed", "probe", "history_reference",
-                                            "train_seconds")}, indent=1), flush=True)
+        print(
+            json.dumps(
+                {k: r[k] for k in ("name", "seed", "probe", "history_reference", "train_seconds")},
+                indent=1,
+            ),
+            flush=True,
+        )
         if args.out_dir:
             from tf_lsrec.utils.files import atomic_write_text
 

@@ -54,8 +54,14 @@ def test_user_split_keeps_a_user_on_one_side():
     assert 0.45 < big.mean() < 0.55
 
 
-@pytest.mark.parametrize("x,y", [(np.zeros((3,)), np.zeros(3)), (np.zeros((3, 2)), np.zeros(2)),
-                                 (np.full((3, 2), np.nan), np.zeros(3))])
+@pytest.mark.parametrize(
+    "x,y",
+    [
+        (np.zeros((3,)), np.zeros(3)),
+        (np.zeros((3, 2)), np.zeros(2)),
+        (np.full((3, 2), np.nan), np.zeros(3)),
+    ],
+)
 def test_bad_input_is_refused(x, y):
     with pytest.raises(ValueError, match="linear probe"):
         fit_linear_probe(x, y)

@@ -33,8 +33,9 @@ def test_bayes_rule_reads_the_recurring_category_as_long_term(monkeypatch):
     cfg = SyntheticConfig(n_categories=6)
     # category 0 recurs in every session, 1 / 2 / 3 each fill one session: 0 is long-term and
     # 3 the current session's short-term category, although 3 is rarer than 0 in that session
-    sessions = np.stack([_counts(6, [(0, 2), (1, 3)]), _counts(6, [(0, 2), (2, 3)]),
-                         _counts(6, [(0, 3), (3, 2)])])
+    sessions = np.stack(
+        [_counts(6, [(0, 2), (1, 3)]), _counts(6, [(0, 2), (2, 3)]), _counts(6, [(0, 3), (3, 2)])]
+    )
     long, short = tool.bayes_rule([sessions], cfg)
     assert (long[0], short[0]) == (0, 3)
     # one session only: nothing tells the long-term category from the short-term one; each

@@ -124,6 +124,7 @@ def user_split(users, fraction: float = 0.5, salt: int = 0) -> np.ndarray:
     """
     if not 0 < fraction < 1:
         raise ValueError(f"user_split: fraction must be in (0, 1), got {fraction}")
+
     def side(u) -> float:
         raw = u.decode() if isinstance(u, bytes) else str(u)
         return zlib.crc32(f"{salt}:{raw}".encode()) / 2**32
