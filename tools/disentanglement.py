@@ -355,7 +355,7 @@ def summarize(directory: str) -> dict:
             entry[section] = {}
             for k in rs[0][section]:
                 vals = np.array([r[section][k] for r in rs])
-                std = float(np.std(vals, ddof=1)) if len(vals) > 1 else float("nan")
+                std = float(np.std(vals, ddof=1)) if len(vals) > 1 else None
                 entry[section][k] = {"mean": float(vals.mean()), "std": std}
         for k in ("wauc", "auc"):
             vals = np.array([r["test_metrics"][k] for r in rs])
@@ -367,7 +367,8 @@ def summarize(directory: str) -> dict:
         print(f"== {name} ({len(rs)} seeds)")
         for section in ("probe", "probe_on_positive_row", "history_reference"):
             for k, v in entry[section].items():
-                print(f"  {section:22s} {k:42s} {v['mean']:.3f} ± {v['std']:.3f}")
+                std = "" if v["std"] is None else f" ± {v['std']:.3f}"
+                print(f"  {section:22s} {k:42s} {v['mean']:.3f}{std}")
     from tf_lsrec.utils.files import atomic_write_text
 
     atomic_write_text(os.path.join(directory, "summary.json"), json.dumps(summary, indent=1))
