@@ -76,7 +76,8 @@ class SLIRECModel(SequentialModel):
         return {**history, "short_keys": self.short_attention.encode_keys(history["outputs"])}
 
     def score_targets(self, batch, emb, history, training):
-        """Returns ``output [B, H+Di+Dc]`` and ``alpha [B, 1]``."""
+        """Returns ``output [B, H+Di+Dc]``, ``alpha [B, 1]`` and the two vectors it mixes,
+        ``u_long`` / ``u_short`` ``[B, H]`` (for probes such as tools/disentanglement.py)."""
         u_long, tau = history["u_long"], history["tau"]
         u_short, _ = self.short_attention(
             emb["target"],
@@ -91,7 +92,12 @@ class SLIRECModel(SequentialModel):
         else:
             alpha = tf.fill([tf.shape(u_long)[0], 1], tf.cast(self.manual_alpha, u_long.dtype))
         user = alpha * u_long + (1.0 - alpha) * u_short
-        return {"output": tf.concat([user, emb["target"]], axis=-1), "alpha": alpha}
+        return {
+            "output": tf.concat([user, emb["target"]], axis=-1),
+            "alpha": alpha,
+            "u_long": u_long,
+            "u_short": u_short,
+        }
 
 
 SLI_RECModel = SLIRECModel
