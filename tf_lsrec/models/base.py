@@ -288,6 +288,25 @@ class SequentialModel(tfrs.Model):
             k: v if k in keep else tf.nest.map_structure(repeat, v) for k, v in tensors.items()
         }
 
+    def training_lines(self, batch, purpose: str) -> dict[str, tf.Tensor]:
+        """One row per training line of a batch in the training layout (groups of
+        ``1 + train_num_ngs`` rows sharing a history, positive first): each feature's first row
+        of its group (``[N, ...]``, ``N = rows / (1 + K)``) plus ``length`` int32 ``[N]``, the
+        history lengths. Raises ``ValueError`` when the rows are not whole groups (``purpose``
+        names what needs the layout)."""
+        g = self.group_size
+        rows = batch["mask"].shape[0]
+        if rows is not None and rows % g:
+            model = type(self).__name__.removesuffix("Model")
+            raise ValueError(
+                f"{model}: a batch of {rows} rows is not made of groups of "
+                f"train_num_ngs + 1 = {g} rows; {purpose} needs the training layout "
+                "(SequentialData.train_dataset)"
+            )
+        lines = {k: v[::g] for k, v in batch.items()}
+        lines["length"] = tf.cast(tf.reduce_sum(lines["mask"], axis=1), tf.int32)
+        return lines
+
     def history_dropout(self) -> bool:
         """Whether the history path (:meth:`embed_history`, :meth:`encode_history`) draws dropout
         masks in training. Models with dropout in their history encoder extend it."""

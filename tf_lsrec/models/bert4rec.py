@@ -168,16 +168,9 @@ class BERT4RecModel(SequentialModel):
         training layout (groups of ``1 + K`` rows sharing a history, positive first):
         ``items``, ``cates`` int32 ``[N, L+1]`` (0 after slot ``ℓ``), ``valid`` bool
         ``[N, L+1]`` (slots ``<= ℓ``), ``N = rows / (1 + K)``."""
-        g = self.group_size
-        rows = batch["mask"].shape[0]
-        if rows is not None and rows % g:
-            raise ValueError(
-                f"BERT4Rec: a batch of {rows} rows is not made of groups of train_num_ngs + 1 = "
-                f"{g} rows; the cloze loss needs the training layout "
-                "(SequentialData.train_dataset)"
-            )
-        length = tf.cast(tf.reduce_sum(batch["mask"][::g], axis=1), tf.int32)
-        steps = tf.range(tf.shape(batch["mask"])[1] + 1)[None, :]
+        lines = self.training_lines(batch, "the cloze loss")
+        length = lines["length"]
+        steps = tf.range(tf.shape(lines["mask"])[1] + 1)[None, :]
         valid = steps <= length[:, None]
 
         def sequence(history, target):
@@ -185,8 +178,8 @@ class BERT4RecModel(SequentialModel):
             return tf.where(valid, tf.where(steps == length[:, None], target[:, None], padded), 0)
 
         return {
-            "items": sequence(batch["item_history"][::g], batch["items"][::g]),
-            "cates": sequence(batch["item_cate_history"][::g], batch["cates"][::g]),
+            "items": sequence(lines["item_history"], lines["items"]),
+            "cates": sequence(lines["item_cate_history"], lines["cates"]),
             "valid": valid,
         }
 

@@ -181,17 +181,9 @@ class NextItNetModel(SequentialModel):
         step ``ℓ-1``: the line's target; padding: 0) and ``valid`` float32 ``[N, L]`` (real
         steps), ``N = rows / (1 + K)``.
         """
-        g = self.group_size
-        rows = batch["mask"].shape[0]
-        if rows is not None and rows % g:
-            raise ValueError(
-                f"NextItNet: a batch of {rows} rows is not made of groups of train_num_ngs + 1 = "
-                f"{g} rows; training on every position needs the training layout "
-                "(SequentialData.train_dataset)"
-            )
-        mask = batch["mask"][::g]
-        length = tf.cast(tf.reduce_sum(mask, axis=1), tf.int32)
-        steps = tf.range(tf.shape(mask)[1])[None, :]
+        lines = self.training_lines(batch, "training on every position")
+        length = lines["length"]
+        steps = tf.range(tf.shape(lines["mask"])[1])[None, :]
         last = tf.equal(steps, (length - 1)[:, None])
         valid = steps < length[:, None]
 
@@ -200,8 +192,8 @@ class NextItNetModel(SequentialModel):
             return tf.where(valid, tf.where(last, target[:, None], shifted), 0)
 
         return {
-            "items": next_of(batch["item_history"][::g], batch["items"][::g]),
-            "cates": next_of(batch["item_cate_history"][::g], batch["cates"][::g]),
+            "items": next_of(lines["item_history"], lines["items"]),
+            "cates": next_of(lines["item_cate_history"], lines["cates"]),
             "valid": tf.cast(valid, tf.float32),
         }
 
