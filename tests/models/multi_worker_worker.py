@@ -32,6 +32,7 @@ import tf_lsrec  # noqa: E402,F401
 from tf_lsrec.data.paths import DataPaths  # noqa: E402
 from tf_lsrec.models import get_model_class  # noqa: E402
 from tf_lsrec.models.optimizers import make_optimizer  # noqa: E402
+from tf_lsrec.models.trainer import make_train_step  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location(
     "tf_lsrec_tests_models_conftest", os.path.join(os.path.dirname(__file__), "conftest.py")
@@ -65,7 +66,7 @@ def main():
         model.compile(optimizer=make_optimizer(model.hparams))
         model._ensure_built()
         before = [v.numpy() for v in model.trainable_variables]
-        parts = model._make_train_step()(first_batch(model))
+        parts = make_train_step(model)(first_batch(model))
         after = [v.numpy() for v in model.trainable_variables]
         np.savez(os.path.join(workdir, "single.npz"), *before, *after,
                  loss=float(parts["total_loss"]))  # fmt: skip
@@ -78,7 +79,7 @@ def main():
     n = len(model.trainable_variables)
     for i, v in enumerate(model.trainable_variables):
         v.assign(ref[f"arr_{i}"])
-    parts = model._make_train_step(strategy)(first_batch(model, strategy))
+    parts = make_train_step(model, strategy)(first_batch(model, strategy))
     after = [v.numpy() for v in model.trainable_variables]
     diff = max(float(np.max(np.abs(a - ref[f"arr_{n + i}"]))) for i, a in enumerate(after))
     size = max(float(np.max(np.abs(ref[f"arr_{n + i}"] - ref[f"arr_{i}"]))) for i in range(n))

@@ -30,6 +30,7 @@ from tf_lsrec.models.optimizers import make_optimizer
 from tf_lsrec.models.ranking_eval import Ranker, RankingProtocol, is_ranking_key, model_catalogue
 from tf_lsrec.models.step_checkpoint import StepCheckpoint
 from tf_lsrec.models.training import TrainingLog, print_flush
+from tf_lsrec.models.worker_checkpoint import check_same_position, worker_dir
 from tf_lsrec.utils.files import atomic_path
 from tf_lsrec.utils.logs import progress
 
@@ -301,20 +302,24 @@ class Trainer:
             **position.trackables(),
         )
         manager = None
+        # multi-worker: the chief's MODEL_DIR/last is the checkpoint every worker restores; the
+        # other workers write their copies under MODEL_DIR/worker_<i> (worker_checkpoint.py)
+        write_dir = worker_dir(model_dir, strategy)
         if model_dir:
-            os.makedirs(model_dir, exist_ok=True)
+            os.makedirs(write_dir, exist_ok=True)
             manager = tf.train.CheckpointManager(
-                ckpt, os.path.join(model_dir, "last"), max_to_keep=1
+                ckpt, os.path.join(write_dir, "last"), max_to_keep=1
             )
-            if manager.latest_checkpoint and resume:
-                ckpt.restore(manager.latest_checkpoint)
+            latest = tf.train.latest_checkpoint(os.path.join(model_dir, "last"))
+            if latest and resume:
+                ckpt.restore(latest)
                 epoch_done = int(state.epoch.numpy())
-                print_flush(f"resumed from {manager.latest_checkpoint} (epoch {epoch_done})")
-                print_flush(
-                    announce_resume(manager.latest_checkpoint, epoch_done, hp.epochs, model_dir)
-                )
+                print_flush(f"resumed from {latest} (epoch {epoch_done})")
+                print_flush(announce_resume(latest, epoch_done, hp.epochs, model_dir))
+            check_same_position(strategy, int(state.epoch.numpy()), int(position.step.numpy()))
         model.train_log = TrainingLog(
-            hp.run_dir or model_dir, hp.SUMMARIES_DIR if hp.write_tfevents else None
+            worker_dir(hp.run_dir or model_dir, strategy),
+            worker_dir(hp.SUMMARIES_DIR, strategy) if hp.write_tfevents else None,
         )
         start_epoch = max(int(state.epoch.numpy()), int(initial_epoch)) + 1
         model.eval_history = model.train_log.keep_before(start_epoch)  # epochs before a resume
@@ -387,7 +392,7 @@ class Trainer:
                 state.best_metric.assign(valid_res[eval_metric])
                 state.best_epoch.assign(epoch)
                 if model_dir and hp.save_model:
-                    model.save_weights_checkpoint(os.path.join(model_dir, "best_model"))
+                    model.save_weights_checkpoint(os.path.join(write_dir, "best_model"))
             state.epoch.assign(epoch)
             position.reset()
             if manager is not None:
