@@ -3,7 +3,8 @@
 Each bench is a module in ``tools/benches/`` with ``add_arguments(parser)`` and
 ``run(args) -> dict``; register it in ``BENCHES`` below to add a subcommand. A bench that
 fails raises: the error goes to stderr and the exit status is 1 (never an error inside the
-JSON with status 0). How to run them and read the JSON: docs/performance.md.
+JSON with status 0); a bench that runs several parts and reports some as failed in its JSON's
+``failed`` (``serve --models``) prints the JSON and exits 1. How to run them and read the JSON: docs/performance.md.
 """
 
 # isort: off
@@ -49,6 +50,9 @@ def main(argv=None) -> int:
         return 1
     json.dump(result, sys.stdout, indent=2)
     sys.stdout.write("\n")
+    if result.get("failed"):
+        print(f"bench {args.bench}: failed parts: {sorted(result['failed'])}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -40,8 +40,9 @@ def parse_args(argv=None):
                    help="override a hyper-parameter (repeatable), e.g. --set train.epochs=2")
     p.add_argument("--run-dir", help="output directory (default runs/<model>-<timestamp>)")
     p.add_argument("--export", metavar="DIR", help="also export a SavedModel to DIR/<model>/<n>/")
-    p.add_argument("--jit-compile", action="store_true",
-                   help="with --export: XLA-compile the exported scoring (faster on CPU)")
+    p.add_argument("--jit-compile", action=argparse.BooleanOptionalAction, default=None,
+                   help="with --export: XLA-compile the exported scoring (or not); default the "
+                        "model's own serving default (docs/serving.md, Latency)")
     p.add_argument("--only-test", action="store_true",
                    help="skip training; restore MODEL_DIR/best_model and evaluate the test file")
     return p.parse_args(argv)

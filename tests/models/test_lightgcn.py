@@ -90,6 +90,32 @@ def test_split_scoring_equals_rows_and_needs_a_graph():
         LightGCNModel(hp.replace(jit_compile=True), data=bare.data)
 
 
+def test_serving_view_holds_the_propagated_tables_and_scores_as_the_model():
+    """``serving_model()`` (what the exported signatures call) keeps the layer means of the
+    export time as its only variables: same scores, no propagation per request, and later
+    training of the model does not reach an existing view."""
+    model = _tiny_model(2)
+    view = model.serving_model()
+    indices, values, n = normalized_adjacency(TINY)
+    a = np.zeros([n, n])
+    a[indices[:, 0], indices[:, 1]] = values
+    mean = (np.eye(6) + a @ np.eye(6) + a @ a @ np.eye(6)) / 3
+    assert sorted(v.name for v in view.variables) == ["propagated_items:0", "propagated_users:0"]
+    np.testing.assert_allclose(view.users.numpy(), mean[:2], atol=1e-6)
+    np.testing.assert_allclose(view.items.numpy(), mean[2:], atol=1e-6)
+    items, cates = tf.constant([1, 2, 3]), tf.zeros([3], tf.int32)
+    want = model.score_user_targets(_rows([0], [0]), items, cates).numpy()
+    np.testing.assert_allclose(view.score_user_targets(_rows([0], [0]), items, cates), want)
+    rows = _rows([0, 1, 1], [3, 1, 2])
+    np.testing.assert_allclose(view.predict_scores(rows), model.predict_scores(rows))
+    np.testing.assert_allclose(view.embed_targets(items, cates)["target"], mean[2 + 1 : 2 + 4],
+                               atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(view.retrieval_query({"users": tf.constant([1])}), mean[1:2],
+                               atol=1e-6)  # fmt: skip
+    model.user_ego.assign(np.zeros([2, 6], np.float32))
+    np.testing.assert_allclose(view.score_user_targets(_rows([0], [0]), items, cates), want)
+
+
 def test_recommend_k_items_removes_seen_and_the_default_item():
     model = _tiny_model(2)
     top = model.recommend_k_items(["u0", "u1"], top_k=3)

@@ -55,13 +55,16 @@ def serving_hparams(model_type: str, paths, tmp_path, **overrides):
 
 def randomize(model, seed: int) -> None:
     """Random weights (untrained models score ~0.5 everywhere, which would hide errors); BN
-    moving variances stay positive and far from 1 so batch statistics would differ."""
+    moving variances (and SUM's forgetting base) stay positive, the variances far from 1 so
+    batch statistics would differ."""
     rng = np.random.default_rng(seed)
     for v in model.variables:
         shape = v.shape.as_list()
         if v.dtype.is_floating:
             values = rng.normal(0.0, 0.4, size=shape)
-            if "moving_variance" in v.name:
+            if "moving_variance" in v.name or v.name.endswith("user_memory/alpha:0"):
+                # SUM's alpha is the base of alpha ** cosine (initialised 0.98): negative
+                # gives NaN in any graph
                 values = np.abs(values) + 0.3
             v.assign(values.astype(v.dtype.as_numpy_dtype))
 

@@ -106,6 +106,10 @@ def test_warmup_requests_are_real_and_served(served):
     assert warm[2][1]["item_ids"].shape == (10,)
 
 
+# measured faster with XLA on CPU (docs/serving.md, Latency): the RNN and attention models
+XLA_SERVED = {"clsr", "dien", "din", "gru4rec", "sli_rec", "slsrec", "sum", "surge"}
+
+
 def test_layout_and_export_info(served):
     base = os.path.join(served.base, served.name)
     assert served.version_dir == os.path.join(base, "1")
@@ -117,6 +121,10 @@ def test_layout_and_export_info(served):
     assert info["catalogue_size"] == len(served.catalogue[0])
     assert info["catalogue_missing_category"] == 0
     assert info["max_seq_length"] == 8
+    # the default export is XLA-compiled exactly for the models that chose it (and the other
+    # serving tests then check those exports' scores against the training pipeline)
+    assert info["jit_compile"] is type(served.model).serving_jit_compile
+    assert info["jit_compile"] is (served.name in XLA_SERVED)
     assert info["signatures"]["serving_default"]["item_history"] == {
         "dtype": "string",
         "shape": [None, None],

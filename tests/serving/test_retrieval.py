@@ -28,7 +28,8 @@ def test_rank_candidates_is_the_top_of_score_candidates(served):
 
 def _oracle(served, exclude: bool, n: int, k: int = 10):
     """Top-k of the model's catalogue scores among the n items of largest <mean history
-    embedding, item embedding> (history items left out first when ``exclude``)."""
+    embedding, item embedding> (history items left out first when ``exclude``); for a model
+    with its own ``retrieval_query`` (LightGCN) the query is that (its user row) instead."""
     model, hp = served.model, served.hparams
     items, cates = served.catalogue
     iv, cv = load_vocab(hp.item_vocab), load_vocab(hp.cate_vocab)
@@ -44,6 +45,9 @@ def _oracle(served, exclude: bool, n: int, k: int = 10):
     hist_i = served.rec_row[5].split(",")[-hp.max_seq_length :]
     hist_c = served.rec_row[6].split(",")[-hp.max_seq_length :]
     query = target(hist_i, hist_c).mean(axis=0)
+    if hasattr(model, "retrieval_query"):
+        user = np.array([load_vocab(hp.user_vocab).get(served.rec_row[1], 0)], np.int32)
+        query = model.retrieval_query({"users": user}).numpy()[0].astype(np.float64)
     dots = target(items, cates) @ query
     seen = np.array([i in set(served.rec_row[5].split(",")) for i in items])
     if exclude:

@@ -7,13 +7,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tf_lsrec.models import get_model_class
+from tf_lsrec.models import MODEL_CLASSES, get_model_class
 from tf_lsrec.serving import ServingModule, build_catalogue
 
 pytestmark = pytest.mark.slow  # two modules traced (~15 s on a shared machine)
 
 
-@pytest.mark.parametrize("model_type", ["gru4rec", "sli_rec", "clsr", "sasrec"])
+# every model exported with XLA by default, and SASRec (a transformer: no RNN loop)
+@pytest.mark.parametrize(
+    "model_type",
+    sorted({"sasrec"} | {m for m in MODEL_CLASSES if get_model_class(m).serving_jit_compile}),
+)
 def test_jit_compiled_scoring_matches(planted_paths, tmp_path, helpers, model_type):
     hp = helpers.serving_hparams(model_type, planted_paths, tmp_path)
     model = get_model_class(model_type)(hp)

@@ -52,6 +52,10 @@ class SequentialModel(tfrs.Model):
     :meth:`embedding_regularization_rows`.
     """
 
+    # ``tf_lsrec.serving.export``'s default ``jit_compile``: true where the XLA-compiled serving
+    # graph was measured faster on CPU and scores equal to the plain one (docs/serving.md).
+    serving_jit_compile: bool = False
+
     def __init__(self, hparams, iterator_creator=None, seed: int | None = None,
                  data: SequentialData | None = None, graph=None):
         super().__init__(name=hparams.model_type)
@@ -340,6 +344,14 @@ class SequentialModel(tfrs.Model):
     def predict_scores(self, batch, training=False):
         """Probabilities ``[B, 1]`` (``sigmoid(logit)`` for classification)."""
         return self._scores_from_logits(self(batch, training=training))
+
+    def serving_model(self):
+        """What the serving signatures call (``tf_lsrec.serving.ServingModule``): the model
+        itself, or, for a model with request-independent work that its exported weights fix
+        (LightGCN's graph propagation), a view that holds the result as variables computed
+        once at export and answers ``predict_scores`` / ``score_user_targets`` /
+        ``embed_targets`` / ``retrieval_query`` with the same values."""
+        return self
 
     def score_user_targets(self, user_batch: dict[str, tf.Tensor], items: tf.Tensor,
                            cates: tf.Tensor) -> tf.Tensor:

@@ -95,6 +95,7 @@ class CLSRModel(SequentialModel):
                                choices=("time4lstm", "gru", "lstm")),
         ),
     }  # fmt: skip
+    serving_jit_compile = True  # XLA-compiled serving measured faster (docs/serving.md)
     required_keys = ("hidden_size", "att_fcn_layer_sizes", "user_embedding_dim",
                      "discrepancy_loss_weight", "contrastive_loss_weight", "is_clip_norm",
                      "contrastive_length_threshold")  # fmt: skip

@@ -191,6 +191,11 @@ class LightGCNModel(SequentialModel):
         logits = tf.linalg.matvec(tf.gather(table, items), user)
         return tf.reshape(self._scores_from_logits(logits), [-1])
 
+    def serving_model(self) -> PropagatedLightGCN:
+        """The propagated tables taken once (serving does not repeat the propagation over
+        the whole graph on every request)."""
+        return PropagatedLightGCN(self)
+
     # ------------------------------------------------------------------ loss
     def embedding_tables(self) -> list[tf.Variable]:
         return [self.user_ego, self.item_ego]
@@ -290,3 +295,61 @@ class LightGCNModel(SequentialModel):
             col_prediction: top_scores.reshape(-1),
         })  # fmt: skip
         return frame[np.isfinite(frame[col_prediction])].reset_index(drop=True)
+
+
+class _Reference:
+    """Holds an object out of ``tf.Module`` tracking."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+class PropagatedLightGCN(tf.Module):
+    """LightGCN for serving: ``U, I = propagate()`` computed once (at export) and held as
+    variables, so a request costs gathers and one matrix-vector product instead of a
+    propagation over the whole graph (``n_layers`` sparse products of ``[users + items, d]``).
+    Scores equal the model's for the weights it had when the view was made.
+
+    Only the propagated tables are variables of the view (the ego tables and the adjacency are
+    not needed to serve and are not exported).
+    """
+
+    def __init__(self, model: LightGCNModel):
+        super().__init__(name="lightgcn_serving")
+        users, items = model.propagate()
+        self.users = tf.Variable(users, trainable=False, name="propagated_users")
+        self.items = tf.Variable(items, trainable=False, name="propagated_items")
+        self._model = _Reference(model)  # not tracked: its variables are not exported
+
+    @property
+    def hparams(self):
+        return self._model.value.hparams
+
+    @property
+    def data(self):
+        return self._model.value.data
+
+    def _scores_from_logits(self, logits: tf.Tensor) -> tf.Tensor:
+        return self._model.value._scores_from_logits(logits)
+
+    def predict_scores(self, batch, training=False) -> tf.Tensor:
+        """``[B, 1]``: as ``LightGCNModel.predict_scores``."""
+        user = tf.gather(self.users, batch["users"])
+        item = tf.gather(self.items, batch["items"])
+        return self._scores_from_logits(LightGCNModel._dot(user, item)["logits"])
+
+    def score_user_targets(self, user_batch, items, cates) -> tf.Tensor:
+        """``[C]``: as ``LightGCNModel.score_user_targets``."""
+        user = tf.gather(self.users, user_batch["users"])[0]
+        logits = tf.linalg.matvec(tf.gather(self.items, items), user)
+        return tf.reshape(self._scores_from_logits(logits), [-1])
+
+    def embed_targets(self, items, cates, training=False) -> dict[str, tf.Tensor]:
+        item = tf.gather(self.items, items)
+        return {"item": item, "cate": item[:, :0], "target": item}
+
+    def retrieval_query(self, user_features) -> tf.Tensor:
+        """``[1, d]``: the user's propagated row (as ``LightGCNModel.retrieval_query``)."""
+        return tf.gather(self.users, user_features["users"])

@@ -33,6 +33,7 @@ class SLIRECModel(SequentialModel):
     """SLi-Rec: attentive long-term user vector + time-aware LSTM short-term vector, gated."""
 
     hparams_spec = {**LONG_ATTENTION_KEYS, **FUSION_TIME_KEYS, **MANUAL_ALPHA_KEYS}
+    serving_jit_compile = True  # XLA-compiled serving measured faster (docs/serving.md)
     required_keys = ("attention_size", "hidden_size", "att_fcn_layer_sizes")
     grouped_history_keys = ("outputs", "short_keys", "history_mask")
 

@@ -86,6 +86,7 @@ class SLSRecModel(SequentialModel):
             use_short_term=S(bool, True, "ablation switch: short-term encoder"),
         ),
     }  # fmt: skip
+    serving_jit_compile = True  # XLA-compiled serving measured faster (docs/serving.md)
     required_keys = ("hidden_size", "session_gap", "max_sessions", "max_session_length")
 
     def __init__(self, hparams, iterator_creator=None, seed=None, **kwargs):

@@ -35,6 +35,7 @@ class SUMModel(SequentialModel):
         cell=S(str, "SUM", "SUM: memory cell, SUM or SUMV2 (learned writing attention)",
                choices=tuple(SUM_CELL_NAMES)),
     )  # fmt: skip
+    serving_jit_compile = True  # XLA-compiled serving measured faster (docs/serving.md)
     required_keys = ("hidden_size", "slots", "cell")
 
     def __init__(self, hparams, iterator_creator=None, seed=None, **kwargs):

@@ -42,6 +42,7 @@ class SURGEModel(SequentialModel):
         relative_threshold=S(float, 0.5, "SURGE: share of the non-zero node similarities kept "
                              "as graph edges", check=_share, expect="in (0, 1]"),
     )
+    serving_jit_compile = True  # XLA-compiled serving measured faster (docs/serving.md)
     required_keys = ("hidden_size", "att_fcn_layer_sizes", "pool_length", "relative_threshold")
 
     def __init__(self, hparams, iterator_creator=None, seed=None, **kwargs):

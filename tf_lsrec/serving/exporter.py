@@ -151,7 +151,7 @@ def export(
     item_categories: Mapping[str, str] | None = None,
     chunk_size: int = 4096,
     warmup: bool = True,
-    jit_compile: bool = False,
+    jit_compile: bool | None = None,
     data_paths=None,
     retrieval_size: int = 200,
 ) -> str:
@@ -170,7 +170,10 @@ def export(
         retrieval_size: candidates retrieved by the ``retrieve_and_rank`` signature before the
             model ranks them (``tf_lsrec.serving.retrieval``; at most the catalogue size).
         jit_compile: XLA-compile the model part of each signature (faster on CPU; the server
-            must support XLA, as ``tensorflow_model_server`` does).
+            must support XLA, as ``tensorflow_model_server`` does, with
+            ``--xla_cpu_compilation_enabled=true``). ``None`` (default): the model class's
+            ``serving_jit_compile``, true where XLA was measured faster and equal
+            (docs/serving.md, Latency).
         data_paths: the ``DataPaths`` the model was trained on (``tools/run.py``); default the
             ``item_vocab`` / ``train_file`` hyper-parameters.
 
@@ -182,6 +185,8 @@ def export(
     """
     hp = model.hparams
     model._ensure_built()
+    if jit_compile is None:
+        jit_compile = bool(type(model).serving_jit_compile)
     name = hp.model_type
     model_dir = os.path.join(os.fspath(export_dir), name)
     if version is None:

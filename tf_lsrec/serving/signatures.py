@@ -119,6 +119,8 @@ class ServingModule(tf.Module):
             raise ValueError(f"recommend k = {k}; expected 1 <= k <= catalogue size {n}")
         if chunk_size < 1:
             raise ValueError(f"chunk_size = {chunk_size}; expected >= 1")
+        # what the signatures call: the model, or its serving view (LightGCN: propagated once)
+        model = model.serving_model()
         self._model = _Untracked(model)  # the Keras object itself is not saved
         # vocabularies and catalogue as asset files read by tf.lookup initializers, not as
         # graph constants (the model's own tables are not saved)

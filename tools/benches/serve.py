@@ -1,9 +1,11 @@
-"""Serving latency: score_candidates (1 user x 100) and recommend (top-10 of the catalogue).
+"""Serving latency: score_candidates (1 user x 100), retrieve_and_rank and recommend (top-10).
 
 Exports a model (untrained weights: latency does not depend on their values) with its reference
 YAML on ml-100k (a synthetic catalogue of ml-100k's size when ml-100k cannot be prepared), loads
 the SavedModel from disk in this process with one intra-op and one inter-op thread, and times
-single requests on CPU: p50 / p99 / mean in milliseconds after a warm-up.
+single requests on CPU: p50 / p99 / mean in milliseconds after a warm-up. ``--models all`` (or
+a comma-separated list) runs this bench for each model in its own child process and prints one
+JSON (``serve_models.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ ML100K_ITEMS = 1682
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--yaml", default="hparams/sli_rec.yaml", help="model hyper-parameters")
+    p.add_argument(
+        "--models",
+        help="'all' or model types separated by commas: bench each (hparams/<model>.yaml) in "
+        "its own fresh process, one JSON for all (--yaml is then ignored)",
+    )
     p.add_argument("--candidates", type=int, default=100, help="candidates per request")
     p.add_argument("--k", type=int, default=10, help="recommend top-k")
     p.add_argument("--requests", type=int, default=500, help="timed requests per signature")
@@ -28,7 +35,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=1, help="intra- and inter-op threads")
     p.add_argument("--synthetic", action="store_true", help="skip ml-100k, use the synthetic set")
     p.add_argument("--export-dir", help="keep the export here (default: a temporary directory)")
-    p.add_argument("--jit-compile", action="store_true", help="export with XLA-compiled scoring")
+    p.add_argument(
+        "--jit-compile",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="export with (or without) XLA-compiled scoring; default the model's own "
+        "serving default (SequentialModel.SERVING_JIT_COMPILE)",
+    )
     p.add_argument("--load", help="time an existing version directory instead of exporting")
     p.add_argument(
         "--retrieval-size", type=int, default=200, help="N of the retrieve_and_rank signature"
@@ -183,6 +196,10 @@ def _recall(loaded, test_file: str, users: int, k: int) -> dict:
 
 
 def run(args) -> dict:
+    if args.models:
+        from benches.serve_models import run_models
+
+        return run_models(args)
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
@@ -208,6 +225,8 @@ def run(args) -> dict:
     else:
         lookup = VocabLookup.from_files(paths.user_vocab, paths.item_vocab, paths.cate_vocab)
         model = get_model_class(hp.model_type)(hp, data=SequentialData(hp, lookup))
+        if hasattr(model, "set_graph"):  # LightGCN: the user-item graph of the training file
+            model.set_graph(paths.train_file)
         if args.train_lines > 0:
             _train(model, hp, paths, args.train_lines, workdir)
         t1 = time.perf_counter()
@@ -249,7 +268,7 @@ def run(args) -> dict:
         "model": hp.model_type,
         "yaml": args.yaml,
         "data": data,
-        "jit_compile": args.jit_compile if not args.load else "see version_dir",
+        "jit_compile": info["jit_compile"],
         "weights": (
             "as exported in --load"
             if args.load
