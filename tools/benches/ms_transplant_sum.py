@@ -28,13 +28,18 @@ FEED_KEYS = ("labels", "users", "items", "cates", "item_history", "item_cate_his
              "time", "time_diff", "time_from_first_action", "time_to_now")  # fmt: skip
 
 
+TINY = dict(item_embedding_dim=8, cate_embedding_dim=4, user_embedding_dim=4, hidden_size=6,
+            layer_sizes=[12, 6])
+"""``--tiny``: small widths, for a file small enough to commit (tests/models/)."""
+
+
 def _settings(args) -> dict:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from ms_parity_sum import MS_SUM_YAML  # noqa: E402  (also importable from the ms venv)
 
     return {**MS_SUM_YAML, "cell": args.cell, "slots": args.slots, "batch_size": args.batch_size,
             "embed_l2": args.embed_l2, "layer_l2": args.layer_l2, "max_seq_length": args.max_len,
-            "dropout": [0.0, 0.0], "epochs": 1}  # fmt: skip
+            "dropout": [0.0, 0.0], "epochs": 1, **(TINY if args.tiny else {})}  # fmt: skip
 
 
 def _vocab(d: str) -> dict[str, str]:
@@ -73,6 +78,10 @@ def run_microsoft(args) -> None:
         variables = [v for v, g in zip(variables, grads) if g is not None]
         grads = [g for g in grads if g is not None]
         grads = [tf.convert_to_tensor(g) for g in grads]  # IndexedSlices -> dense
+    out = {}
+    for v, x in zip(variables, model.sess.run(variables)):
+        if not args.tiny:
+            out["init/" + v.name] = x  # Microsoft's own initial values (seeded)
     if args.perturb:
         # init_value 0.01 leaves every activation near 0, where many mistakes cancel out:
         # move every variable by N(0, perturb) (α, β by a tenth of it) before comparing
@@ -86,7 +95,6 @@ def run_microsoft(args) -> None:
     train_feed[model.layer_keeps] = model.keep_prob_train
     train_feed[model.is_train_stage] = True
     sess = model.sess
-    out = {}
     vals = sess.run(variables)
     for v, x in zip(variables, vals):
         out["var/" + v.name] = x
@@ -109,6 +117,13 @@ def run_microsoft(args) -> None:
         bn = [v for v in tf.compat.v1.global_variables() if "moving_" in v.name]
     for v, x in zip(variables + bn, sess.run(variables + bn)):
         out["step/" + v.name] = x
+    # the stepped model's scores of every validation line (the evaluation path: parsing,
+    # truncation to max_seq_length, padding, BN inference statistics)
+    if not args.tiny:
+        pred_file = args.out + ".valid_pred.txt"
+        model.predict(os.path.join(args.data_dir, "valid_data"), pred_file)
+        out["valid/pred"] = np.loadtxt(pred_file, dtype=np.float32)
+        os.remove(pred_file)
     out["settings"] = np.array(json.dumps(_settings(args)))
     np.savez_compressed(args.out, **out)
     print(f"wrote {args.out}: {len(variables)} variables, batch rows {logit.shape[0]}")
@@ -123,7 +138,8 @@ def ms_name_map(model) -> dict[str, object]:
         "sequential/embedding/item_embedding:0": model.item_embedding.embeddings,
         "sequential/embedding/cate_embedding:0": model.cate_embedding.embeddings,
     }
-    pre = "sequential/sum/sum/sum/sum_cell/"
+    # Microsoft's cell scope is the cell class's snake-case name
+    pre = "sequential/sum/sum/sum/" + ("sumv2_cell/" if cell.variant == "sumv2" else "sum_cell/")
     for ms, ours in (("_erase_W", "erase_kernel"), ("_erase_b", "erase_bias"),
                      ("_reset_W", "reset_kernel"), ("_reset_b", "reset_bias"),
                      ("_add_W", "add_kernel"), ("_add_b", "add_bias"), ("_heads", "heads"),
@@ -183,6 +199,7 @@ def build_ours(z, data_dir: str, **overrides):
     batch["time_history"] = tf.zeros([rows, length], tf.float64)
     batch["sample_weight"] = tf.ones([rows], tf.float32)
     names = ms_name_map(model)
+    model.initial_stats = init_stats(model, names, z)
     for name, var in names.items():
         key = "var/" + name
         if key in z:
@@ -198,7 +215,7 @@ def compare(z, data_dir: str) -> dict:
     model, batch, names = build_ours(z, data_dir)
     missing = sorted(k[4:] for k in z.files if k.startswith("var/") and k[4:] not in names)
     g = model.group_size
-    res = {"unmapped_microsoft_variables": missing}
+    res = {"unmapped_microsoft_variables": missing, "init_std_max_mean": model.initial_stats}
     ev = model.forward(batch, training=False, group_size=g)["logits"].numpy()
     res["eval_logit"] = float(np.abs(ev - z["eval/logit"]).max())
     with tf.GradientTape() as tape:
@@ -223,7 +240,24 @@ def compare(z, data_dir: str) -> dict:
         gd[n] = [float(np.abs(mine - ref).max()), float(np.abs(ref).max())]
     res["grad_max_abs_diff"] = gd
     res["step_max_abs_diff"] = one_step(model, batch, names, z)
+    if "valid/pred" in z.files:
+        res["valid_pred"] = valid_predictions(model, names, z, data_dir)
     return res
+
+
+def init_stats(model, names, z) -> dict[str, list[float]]:
+    """Per variable: ``[ours std, Microsoft std, ours max |x|, Microsoft max |x|]`` of the
+    initial values (each library's own initializer, before the transplant)."""
+    import numpy as np
+
+    out = {}
+    for n, v in names.items():
+        key = "init/" + n
+        if key in z:
+            a, b = v.numpy(), z[key]
+            out[n] = [float(a.std()), float(b.std()), float(np.abs(a).max()),
+                      float(np.abs(b).max()), float(a.mean()), float(b.mean())]
+    return out
 
 
 def one_step(model, batch, names, z) -> dict[str, float]:
@@ -248,6 +282,27 @@ def one_step(model, batch, names, z) -> dict[str, float]:
     return out
 
 
+def valid_predictions(model, names, z, data_dir: str) -> dict[str, float]:
+    """Load Microsoft's stepped variables (BN statistics too) and score the validation file
+    with our evaluation path; the largest difference from Microsoft's scores."""
+    import tempfile
+
+    import numpy as np
+
+    for n, v in names.items():
+        if "step/" + n in z.files:
+            v.assign(np.reshape(z["step/" + n], v.shape))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "pred.txt")
+        model.predict(os.path.join(data_dir, "valid_data"), path)
+        mine = np.loadtxt(path, dtype=np.float32)
+    ref = z["valid/pred"]
+    if mine.shape != ref.shape:
+        return {"rows_ours": int(mine.size), "rows_microsoft": int(ref.size)}
+    return {"rows": int(ref.size), "max_abs_diff": float(np.abs(mine - ref).max()),
+            "score_std": float(ref.std())}
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--side", choices=["both", "ms", "ours"], default="both")
@@ -261,6 +316,7 @@ def main(argv=None) -> None:
     p.add_argument("--embed-l2", type=float, default=0.01)
     p.add_argument("--layer-l2", type=float, default=0.01)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--tiny", action="store_true", help="small widths, no init / validation")
     p.add_argument("--perturb", type=float, default=0.3, help="N(0, sd) added to every variable")
     args = p.parse_args(argv)
     if args.side in ("ms", "both") and args.side == "ms":
