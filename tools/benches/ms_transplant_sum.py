@@ -1,16 +1,24 @@
 """SUM weight transplant: Microsoft's SUM graph and ours on one fixed batch, same weights.
 
     python tools/benches/ms_transplant_sum.py --ms-python /work/ms-venv/bin/python \\
-        --data-dir /tmp/sum_transplant/planted --out /tmp/sum_transplant/ms_sum.npz
+        [--data-dir DIR] [--cell SUM|SUMV2] [--max-len 8] [--tiny] [--out FILE.npz]
 
-Microsoft's side (``--side ms``, run with ``--ms-python``) builds ``SUMModel`` on the given
-files, takes the first training batch of its own iterator (1 positive + ``train_num_ngs``
-in-batch negatives per line), and writes an ``.npz`` with every variable (``var/<name>``), the
-batch it fed (``in/<key>``), the training-mode logits, data / regularisation / total loss and
-the gradient of the total loss for every variable (``grad/<name>``), and the inference-mode
-logits. Our side (``--side ours``) loads that file into ``tf_lsrec``'s SUM (:func:`transplant`)
-and prints the largest differences. Use planted data (``tf_lsrec.data.prepare``), never
-MovieLens, for a file that is to be committed.
+Microsoft's side (``--side ms``, run in its own venv and process) builds ``SUMModel`` on the
+files of ``--data-dir`` (default: a planted dataset, made if missing), records each variable's
+initial value (``init/``), moves every variable by N(0, ``--perturb``) (at ``init_value`` 0.01
+every activation sits near 0, where many mistakes cancel out), takes the first training batch
+of its own iterator (1 positive + ``train_num_ngs`` in-batch negatives per line) and writes an
+``.npz`` with the variables (``var/``), that batch (``in/``), the training- and inference-mode
+logits, the data / regularisation / total loss, the gradient of the total loss for every
+variable (``grad/``), every variable and BN statistic after one Adam step on the batch
+(``step/``) and the stepped model's scores of the validation file (``valid/pred``). ``--tiny``
+(small widths, no ``init/`` and ``valid/``) makes a file small enough to commit: planted data
+only, never MovieLens.
+
+Our side (``--side ours``; ``both`` runs the two) loads the file into ``tf_lsrec``'s SUM
+(:func:`build_ours`, names mapped by :func:`ms_name_map`) and prints the largest differences
+as JSON (:func:`compare`). ``tests/models/test_sum_ms_transplant.py`` runs it on the committed
+``--tiny`` files.
 """
 
 from __future__ import annotations
@@ -28,8 +36,13 @@ FEED_KEYS = ("labels", "users", "items", "cates", "item_history", "item_cate_his
              "time", "time_diff", "time_from_first_action", "time_to_now")  # fmt: skip
 
 
-TINY = dict(item_embedding_dim=8, cate_embedding_dim=4, user_embedding_dim=4, hidden_size=6,
-            layer_sizes=[12, 6])
+TINY = dict(
+    item_embedding_dim=8,
+    cate_embedding_dim=4,
+    user_embedding_dim=4,
+    hidden_size=6,
+    layer_sizes=[12, 6],
+)
 """``--tiny``: small widths, for a file small enough to commit (tests/models/)."""
 
 
@@ -59,19 +72,31 @@ def run_microsoft(args) -> None:
     sys.modules.setdefault("keras.layers.legacy_rnn", types.ModuleType("keras.layers.legacy_rnn"))
     sys.modules["keras.layers.legacy_rnn"].rnn_cell_impl = cells
     sys.modules.setdefault("keras.layers.legacy_rnn.rnn_cell_impl", cells)
+    import random
+
     from recommenders.models.deeprec.deeprec_utils import prepare_hparams
     from recommenders.models.deeprec.io.sequential_iterator import SequentialIterator
     from recommenders.models.deeprec.models.sequential.sum import SUMModel
 
-    import random
-
     random.seed(args.seed)  # the iterator's negatives (Python random), for a repeatable batch
-    hp = prepare_hparams(None, **_settings(args), **_vocab(args.data_dir),
-                         MODEL_DIR="/tmp/sum_transplant/ms_model/", write_tfevents=False)
+    hp = prepare_hparams(
+        None,
+        **_settings(args),
+        **_vocab(args.data_dir),
+        MODEL_DIR="/tmp/sum_transplant/ms_model/",
+        write_tfevents=False,
+    )
     model = SUMModel(hp, SequentialIterator, seed=args.seed)
     it = model.iterator
-    batch = next(iter(it.load_data_from_file(os.path.join(args.data_dir, "train_data"),
-                                             min_seq_length=1, batch_num_ngs=hp.train_num_ngs)))
+    batch = next(
+        iter(
+            it.load_data_from_file(
+                os.path.join(args.data_dir, "train_data"),
+                min_seq_length=1,
+                batch_num_ngs=hp.train_num_ngs,
+            )
+        )
+    )
     with model.graph.as_default():
         variables = tf.compat.v1.trainable_variables()
         grads = tf.gradients(model.loss, variables)
@@ -126,7 +151,10 @@ def run_microsoft(args) -> None:
         os.remove(pred_file)
     out["settings"] = np.array(json.dumps(_settings(args)))
     np.savez_compressed(args.out, **out)
-    print(f"wrote {args.out}: {len(variables)} variables, batch rows {logit.shape[0]}")
+    print(
+        f"wrote {args.out}: {len(variables)} variables, batch rows {logit.shape[0]}",
+        file=sys.stderr,
+    )
 
 
 # ---------------------------------------------------------------------------------- our side
@@ -255,8 +283,14 @@ def init_stats(model, names, z) -> dict[str, list[float]]:
         key = "init/" + n
         if key in z:
             a, b = v.numpy(), z[key]
-            out[n] = [float(a.std()), float(b.std()), float(np.abs(a).max()),
-                      float(np.abs(b).max()), float(a.mean()), float(b.mean())]
+            out[n] = [
+                float(a.std()),
+                float(b.std()),
+                float(np.abs(a).max()),
+                float(np.abs(b).max()),
+                float(a.mean()),
+                float(b.mean()),
+            ]
     return out
 
 
@@ -273,7 +307,7 @@ def one_step(model, batch, names, z) -> dict[str, float]:
     for n, v in names.items():  # the training-mode forwards before this one moved them
         if "moving_" in n:
             v.assign(tf.zeros_like(v) if "moving_mean" in n else tf.ones_like(v))
-    make_train_step(model)(batch)
+    make_train_step(model).python_function(batch)  # the fit step's code, run eagerly
     out = {}
     for n, v in names.items():
         key = "step/" + n
@@ -299,8 +333,11 @@ def valid_predictions(model, names, z, data_dir: str) -> dict[str, float]:
     ref = z["valid/pred"]
     if mine.shape != ref.shape:
         return {"rows_ours": int(mine.size), "rows_microsoft": int(ref.size)}
-    return {"rows": int(ref.size), "max_abs_diff": float(np.abs(mine - ref).max()),
-            "score_std": float(ref.std())}
+    return {
+        "rows": int(ref.size),
+        "max_abs_diff": float(np.abs(mine - ref).max()),
+        "score_std": float(ref.std()),
+    }
 
 
 def main(argv=None) -> None:
@@ -319,38 +356,31 @@ def main(argv=None) -> None:
     p.add_argument("--tiny", action="store_true", help="small widths, no init / validation")
     p.add_argument("--perturb", type=float, default=0.3, help="N(0, sd) added to every variable")
     args = p.parse_args(argv)
-    if args.side in ("ms", "both") and args.side == "ms":
+    if args.side == "ms":
         run_microsoft(args)
         return
     if args.side == "both":
+        if not args.ms_python:
+            p.error("--ms-python is required to run both sides")
         if not os.path.exists(os.path.join(args.data_dir, "train_data")):
+            sys.path.insert(0, ROOT)
             from tf_lsrec.data.prepare import make_planted_dataset
 
             make_planted_dataset(args.data_dir, seed=0)
+        cmd = [args.ms_python, os.path.abspath(__file__), "--side", "ms"]
+        for key, value in vars(args).items():
+            if key in ("side", "ms_python") or value is None or value is False:
+                continue
+            flag = "--" + key.replace("_", "-")
+            cmd += [flag] if value is True else [flag, str(value)]
+        # TF 2.15 there has no tf_keras: our TF_USE_LEGACY_KERAS=1 must not reach it
         env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
-        cmd = [args.ms_python, os.path.abspath(__file__), "--side", "ms"] + [
-            a for a in (argv if argv is not None else sys.argv[1:])
-            if a not in ("--side", "both")
-        ]
-        cmd = [c for c in cmd if not c.startswith("--ms-python")]
-        subprocess.run(_strip_ms_python(cmd), check=True, env=env)
+        subprocess.run(cmd, check=True, env=env)
+    sys.path.insert(0, ROOT)
     import numpy as np
 
     with np.load(args.out, allow_pickle=False) as z:
         print(json.dumps(compare(z, args.data_dir), indent=1))
-
-
-def _strip_ms_python(cmd: list[str]) -> list[str]:
-    out, skip = [], False
-    for c in cmd:
-        if skip:
-            skip = False
-            continue
-        if c == "--ms-python" and len(out) > 2:
-            skip = True
-            continue
-        out.append(c)
-    return out
 
 
 if __name__ == "__main__":
