@@ -149,6 +149,24 @@ def run_microsoft(args) -> None:
         model.predict(os.path.join(args.data_dir, "valid_data"), pred_file)
         out["valid/pred"] = np.loadtxt(pred_file, dtype=np.float32)
         os.remove(pred_file)
+    # --steps more training steps on the iterator's next batches (Adam's state over steps)
+    batches = iter(
+        it.load_data_from_file(
+            os.path.join(args.data_dir, "train_data"),
+            min_seq_length=1,
+            batch_num_ngs=hp.train_num_ngs,
+        )
+    )
+    for i in range(args.steps):
+        more = next(batches)
+        for k in FEED_KEYS:
+            out[f"more{i}/{k}"] = next(v for p, v in more.items() if p is getattr(it, k))
+        more[model.layer_keeps] = model.keep_prob_train
+        more[model.is_train_stage] = True
+        sess.run([model.update, model.extra_update_ops], feed_dict=more)
+    if args.steps:
+        for v, x in zip(variables + bn, sess.run(variables + bn)):
+            out["final/" + v.name] = x
     out["settings"] = np.array(json.dumps(_settings(args)))
     np.savez_compressed(args.out, **out)
     print(
@@ -203,7 +221,6 @@ def mlp_name_map(mlp, prefix: str) -> dict[str, object]:
 def build_ours(z, data_dir: str, **overrides):
     """``(model, batch)``: our SUM with the ``.npz``'s settings and weights, and its batch."""
     import numpy as np
-    import tensorflow as tf
 
     import tf_lsrec  # noqa: F401
     from tf_lsrec.hparams import prepare_hparams
@@ -221,11 +238,7 @@ def build_ours(z, data_dir: str, **overrides):
     hp = prepare_hparams(os.path.join(ROOT, "hparams", "sum.yaml"), **values)
     model = get_model_class("sum")(hp)
     model._ensure_built()
-    batch = {k: tf.constant(z["in/" + k]) for k in FEED_KEYS}
-    batch["time"] = tf.cast(batch["time"], tf.float64)
-    rows, length = batch["mask"].shape
-    batch["time_history"] = tf.zeros([rows, length], tf.float64)
-    batch["sample_weight"] = tf.ones([rows], tf.float32)
+    batch = _batch(z, "in/")
     names = ms_name_map(model)
     model.initial_stats = init_stats(model, names, z)
     for name, var in names.items():
@@ -233,6 +246,18 @@ def build_ours(z, data_dir: str, **overrides):
         if key in z:
             var.assign(np.reshape(z[key], var.shape))
     return model, batch, names
+
+
+def _batch(z, prefix: str) -> dict:
+    """Our batch dict from the arrays Microsoft fed (``prefix`` + feed key)."""
+    import tensorflow as tf
+
+    batch = {k: tf.constant(z[prefix + k]) for k in FEED_KEYS}
+    batch["time"] = tf.cast(batch["time"], tf.float64)
+    rows, length = batch["mask"].shape
+    batch["time_history"] = tf.zeros([rows, length], tf.float64)
+    batch["sample_weight"] = tf.ones([rows], tf.float32)
+    return batch
 
 
 def compare(z, data_dir: str) -> dict:
@@ -270,6 +295,8 @@ def compare(z, data_dir: str) -> dict:
     res["step_max_abs_diff"] = one_step(model, batch, names, z)
     if "valid/pred" in z.files:
         res["valid_pred"] = valid_predictions(model, names, z, data_dir)
+    if "more0/labels" in z.files:
+        res["after_more_steps_max_abs_diff"] = more_steps(model, names, z)
     return res
 
 
@@ -340,6 +367,29 @@ def valid_predictions(model, names, z, data_dir: str) -> dict[str, float]:
     }
 
 
+def more_steps(model, names, z) -> dict[str, float]:
+    """Continue from Microsoft's one-step variables with our optimizer (its state after the
+    first step) over the batches ``more{i}/``; the largest difference of each variable from
+    Microsoft's after the same steps (``final/``)."""
+    import numpy as np
+
+    from tf_lsrec.models.trainer import make_train_step
+
+    for n, v in names.items():
+        if "step/" + n in z.files:
+            v.assign(np.reshape(z["step/" + n], v.shape))
+    step = make_train_step(model).python_function  # eager: same code, no trace
+    i = 0
+    while f"more{i}/labels" in z.files:
+        step(_batch(z, f"more{i}/"))
+        i += 1
+    return {
+        n: float(np.abs(v.numpy() - np.reshape(z["final/" + n], v.shape)).max())
+        for n, v in names.items()
+        if "final/" + n in z.files
+    } | {"steps": i}
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--side", choices=["both", "ms", "ours"], default="both")
@@ -353,6 +403,7 @@ def main(argv=None) -> None:
     p.add_argument("--embed-l2", type=float, default=0.01)
     p.add_argument("--layer-l2", type=float, default=0.01)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--steps", type=int, default=0, help="training steps after the first")
     p.add_argument("--tiny", action="store_true", help="small widths, no init / validation")
     p.add_argument("--perturb", type=float, default=0.3, help="N(0, sd) added to every variable")
     args = p.parse_args(argv)
