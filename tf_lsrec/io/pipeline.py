@@ -277,12 +277,13 @@ class SequentialData:
         to its own longest history. Every line of an epoch is still seen once; as without
         bucketing, only the lines after the last full batch are dropped."""
 
-        def sort_window(lines):
+        def sorted_batches(lines):  # [n] -> [n // batch, batch], whole batches only
+            lines = lines[: tf.shape(lines)[0] // batch * batch]
             order = tf.argsort(_history_lengths(lines), stable=True)
-            return tf.gather(lines, order)
+            return tf.reshape(tf.gather(lines, order), [-1, batch])
 
-        ds = ds.batch(window * batch).map(sort_window, num_parallel_calls=tf.data.AUTOTUNE)
-        ds = ds.unbatch().batch(batch, drop_remainder=True)
+        ds = ds.batch(window * batch).map(sorted_batches, num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.unbatch()  # one element per batch of lines
         if shuffle:
             ds = ds.shuffle(window, seed=seed, reshuffle_each_iteration=True)
         return ds
