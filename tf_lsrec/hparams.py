@@ -122,6 +122,13 @@ _declare(
                       "(thousandths of a day) instead of 86400 (days); on for the CLSR yaml"),
     shuffle_buffer=S(int, 0, "training shuffle buffer in lines; 0 = whole file (Microsoft)",
                      check=_nonneg, expect=">= 0"),
+    length_bucketing=S(int, 0, "training batches per length-sorting window: the shuffled lines "
+                       "are sorted by history length within windows of this many batches and "
+                       "each batch is padded only to its longest history (rounded up to a fifth "
+                       "of max_seq_length); 0 = off (Microsoft: every batch padded to "
+                       "max_seq_length). Changes batch composition and the batch-norm "
+                       "statistics of models with BN over history positions; see "
+                       "docs/performance.md", check=_nonneg, expect=">= 0"),
 )
 
 # ---------------------------------------------------------------- model

@@ -83,12 +83,13 @@ def golden_lookup() -> VocabLookup:
     return VocabLookup(vocab("u", USERS), vocab("i", ITEMS), vocab("c", CATES))
 
 
-def golden_batch(seed: int = 0) -> dict[str, tf.Tensor]:
+def golden_batch(seed: int = 0, lengths=(MAX_LEN, 7, 3, 10)) -> dict[str, tf.Tensor]:
     """A training batch of ``GROUPS`` groups (positive first, ``NUM_NGS`` negatives), histories of
-    mixed lengths, timestamps in seconds spanning several sessions."""
+    mixed lengths (one per group, ``lengths``), timestamps in seconds spanning several
+    sessions."""
     rng = np.random.default_rng(seed)
     rows, L = GROUPS * (NUM_NGS + 1), MAX_LEN
-    mask = helpers.length_mask(np.repeat([L, 7, 3, 10], NUM_NGS + 1), L)
+    mask = helpers.length_mask(np.repeat(list(lengths), NUM_NGS + 1), L)
     gaps = rng.choice([30.0, 600.0, 20000.0], size=(GROUPS, L))
     t_hist = np.repeat(1e9 + np.cumsum(gaps, axis=1), NUM_NGS + 1, axis=0) * mask
     last = t_hist.max(axis=1)

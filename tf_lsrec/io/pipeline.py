@@ -250,18 +250,63 @@ class SequentialData:
         if shuffle:
             buffer = int(hp.shuffle_buffer) or max(kept, 1)
             ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
-        ds = ds.batch(batch, drop_remainder=True)
+        window = int(hp.get("length_bucketing") or 0)
+        if window:
+            ds = self._length_sorted_batches(ds, batch, window, seed, shuffle)
+        else:
+            ds = ds.batch(batch, drop_remainder=True)
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
         ds = tf.data.Dataset.zip((ds, seeds))
+        trim = bool(window)
         ds = ds.map(
-            lambda lines, s: self._train_batch(lines, s, k, batch),
+            lambda lines, s: self._train_batch(lines, s, k, batch, trim),
             num_parallel_calls=tf.data.AUTOTUNE,
             deterministic=True,
         )
         return ds.prefetch(tf.data.AUTOTUNE)
 
-    def _train_batch(self, lines, seed, k: int, batch: int) -> dict[str, tf.Tensor]:
+    @staticmethod
+    def _length_sorted_batches(
+        ds: tf.data.Dataset, batch: int, window: int, seed, shuffle: bool
+    ) -> tf.data.Dataset:
+        """Batches of ``batch`` lines of similar history length (``length_bucketing``).
+
+        The (shuffled) lines are cut into windows of ``window * batch`` lines, each window is
+        sorted by history length and cut into ``window`` batches, and the batches are shuffled
+        again over one window, so a batch holds lines of neighbouring lengths and can be padded
+        to its own longest history. Every line of an epoch is still seen once; as without
+        bucketing, only the lines after the last full batch are dropped."""
+
+        def sorted_batches(lines):  # [n] -> [n // batch, batch], whole batches only
+            lines = lines[: tf.shape(lines)[0] // batch * batch]
+            order = tf.argsort(_history_lengths(lines), stable=True)
+            return tf.reshape(tf.gather(lines, order), [-1, batch])
+
+        ds = ds.batch(window * batch).map(sorted_batches, num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.unbatch()  # one element per batch of lines
+        if shuffle:
+            ds = ds.shuffle(window, seed=seed, reshuffle_each_iteration=True)
+        return ds
+
+    def trimmed_width(self, mask: tf.Tensor) -> tf.Tensor:
+        """History width for a batch with ``mask [B, L]`` under ``length_bucketing``: its longest
+        history rounded up to a multiple of ``ceil(L / 5)`` (at most ``L``), so a training run
+        traces its step for at most five widths. int32 scalar."""
+        L = self.max_seq_length  # noqa: N806
+        step = -(-L // 5)
+        longest = tf.cast(tf.reduce_max(tf.reduce_sum(mask, axis=1)), tf.int32)
+        return tf.minimum(L, tf.maximum(1, -(-longest // step)) * step)
+
+    def _train_batch(
+        self, lines, seed, k: int, batch: int, trim: bool = False
+    ) -> dict[str, tf.Tensor]:
         feats = build_features(parse_lines(lines), self.lookup, self.max_seq_length, self.divisor)
+        width = self.max_seq_length
+        if trim:
+            # histories are left-aligned, so the columns past the longest one are all padding
+            width = self.trimmed_width(feats["mask"])
+            feats = {n: v[:, :width] if n in _RANK2 else v for n, v in feats.items()}
+            width = None
         items, cates = feats["items"], feats["cates"]
         idx, has_negative = sample_negatives(items, k, seed)
         valid = tf.broadcast_to(has_negative[:, None], tf.shape(idx))
@@ -282,7 +327,7 @@ class SequentialData:
         pattern = tf.concat([tf.ones([1]), tf.zeros([k])], axis=0)
         out["labels"] = tf.reshape(tf.tile(pattern, [batch]), [rows, 1])
         out["sample_weight"] = tf.ones([rows], tf.float32)
-        return _static(out, rows, self.max_seq_length)
+        return _static(out, rows, width)
 
     # ------------------------------------------------------------------ evaluation
     def eval_dataset(
@@ -367,7 +412,9 @@ _RANK2 = ("item_history", "item_cate_history", "mask", "time_history", "time_dif
           "time_from_first_action", "time_to_now")  # fmt: skip
 
 
-def _static(batch: dict[str, tf.Tensor], rows: int, max_len: int) -> dict[str, tf.Tensor]:
+def _static(
+    batch: dict[str, tf.Tensor], rows: int, max_len: int | None
+) -> dict[str, tf.Tensor]:
     for name, value in batch.items():
         if name in _RANK2:
             value.set_shape([rows, max_len])

@@ -69,6 +69,12 @@ class SequentialModel(tfrs.Model):
             keras.utils.set_random_seed(self.seed)
         if hparams.deterministic:  # process-wide; the pipeline's shuffles/negatives are seeded
             tf.config.experimental.enable_op_determinism()
+        if hparams.get("length_bucketing") and self.needs_full_history_width:
+            raise ValueError(
+                f"data.length_bucketing = {hparams.length_bucketing}: {hparams.model_type} needs "
+                f"every batch max_seq_length = {hparams.max_seq_length} wide (its weights span "
+                "the whole history); set data.length_bucketing to 0"
+            )
         self.data = data if data is not None else SequentialData(hparams)
         sizes = self.data.vocab_sizes
         self.initializer = get_initializer(hparams.init_method, hparams.init_value, seed=self.seed)
@@ -218,6 +224,11 @@ class SequentialModel(tfrs.Model):
     #: that lists keys here must read the history's mask from its own dict, not from
     #: ``batch["mask"]``, and must not read ``emb``'s history entries in ``score_targets``.
     grouped_history_keys: tuple[str, ...] = ()
+
+    #: ``True`` when the model needs every batch ``max_seq_length`` wide (a layer's weights span
+    #: the whole history, e.g. Caser's vertical convolution), so ``length_bucketing``, which pads
+    #: each training batch only to its longest history, is refused.
+    needs_full_history_width: bool = False
 
     def run_encoder(self, batch, emb, training) -> tf.Tensor | dict[str, tf.Tensor]:
         """The whole encoder on aligned rows: ``score_targets(encode_history(...))``."""

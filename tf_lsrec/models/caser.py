@@ -91,6 +91,7 @@ class CaserConvolutions(keras.layers.Layer):
 class CaserModel(SequentialModel):
     """Convolutional sequence embedding of the item and category histories."""
 
+    needs_full_history_width = True  # the vertical convolution's kernel is L steps tall
     hparams_spec = model_keys(
         L=S(int, 3, "Caser: largest horizontal filter height", check=positive, expect="> 0"),
         n_v=S(int, 128, "Caser: vertical filters", check=positive, expect="> 0"),
