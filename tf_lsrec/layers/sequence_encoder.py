@@ -111,6 +111,31 @@ class SequenceEncoder(keras.layers.Layer):
         final = results[-1]  # GRU: h; LSTM cells: states are [c, h], so h is last.
         return outputs, final
 
+    def final_state_from_projection(
+        self, projected: tf.Tensor, mask: tf.Tensor, attention: tf.Tensor | None = None
+    ) -> tf.Tensor:
+        """The ``final_state [B, H]`` of :meth:`call` from inputs already projected by the
+        cell's ``project_inputs`` (``projected [B, L, 3H]``; ``gru``/``augru`` only), with
+        ``attention [B, L]`` as the AUGRU's last input feature. Equal to :meth:`call`'s up to
+        float rounding (the tests check 1e-5); serving uses it to share the input projection
+        of one history between many candidates. ``L`` must be static (the steps are unrolled).
+        """
+        if self.cell_name not in ("gru", "augru"):
+            raise ValueError(
+                f"SequenceEncoder({self.cell_name!r}): final_state_from_projection needs a "
+                "gru or augru cell"
+            )
+        steps = projected.shape[1]
+        if steps is None:
+            raise ValueError("SequenceEncoder.final_state_from_projection: L must be static")
+        keep = tf.cast(mask, tf.bool)
+        h = tf.zeros([tf.shape(projected)[0], self.units], projected.dtype)
+        for t in range(steps):
+            a = None if attention is None else attention[:, t : t + 1]
+            new_h = self.cell.step_from_projection(projected[:, t], h, a)
+            h = tf.where(keep[:, t : t + 1], new_h, h)
+        return h
+
     def compute_mask(self, inputs: Any, mask: Any = None) -> None:
         return None
 
