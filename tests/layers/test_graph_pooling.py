@@ -98,3 +98,13 @@ def test_precomputed_query_keys_give_the_same_result():
     split = layer(*ARGS, training=False, query_keys=keys)
     for x, y in zip(plain, split):
         np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_return_order_gathers_the_pooled_steps():
+    layer = _layer()
+    pooled, pooled_mask, readout, scores, order = layer(*ARGS, return_order=True)
+    assert order.shape == (B, P)
+    np.testing.assert_array_equal(tf.gather(FUSED, order, batch_dims=1).numpy(), pooled.numpy())
+    plain = layer(*ARGS)
+    for x, y in zip(plain, (pooled, pooled_mask, readout, scores)):
+        np.testing.assert_array_equal(x.numpy(), y.numpy())

@@ -102,3 +102,37 @@ def test_unknown_cell_and_bad_rank():
         SequenceEncoder("rnn", H)
     with pytest.raises(ValueError, match=r"inputs must be \[B, L, F\]"):
         SequenceEncoder("gru", H)(tf.ones([B, F]))
+
+
+@pytest.mark.parametrize("cell", ["gru", "augru"])
+def test_final_state_from_projection_matches_call(cell):
+    """Serving's split form (input side projected once, then the recurrence) gives call's
+    final state, lengths 3, 5, 1 and 0 included; a projection shared by several attention
+    vectors (DIEN: one history, many candidates) gives each its own state."""
+    x = _inputs(cell)
+    enc = SequenceEncoder(cell, H)
+    enc.build(tf.TensorShape([None, L, x.shape[-1]]))
+    for var in enc.cell.weights:
+        var.assign(RNG.normal(scale=0.5, size=var.shape).astype(np.float32))
+    _, expected = enc(x, MASK)
+    features = x[..., :-1] if cell == "augru" else x
+    attention = tf.constant(x[..., -1]) if cell == "augru" else None
+    projected = enc.cell.project_inputs(tf.constant(features))
+    assert projected.shape == (B, L, 3 * H)
+    got = enc.final_state_from_projection(projected, MASK, attention)
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+    assert np.all(got.numpy()[3] == 0.0)  # empty history: the zero state
+    if cell == "augru":
+        other = np.where(MASK > 0, 1.0 - x[..., -1], 0.0).astype(np.float32)
+        _, expected_other = enc(np.concatenate([features, other[..., None]], -1), MASK)
+        got_other = enc.final_state_from_projection(projected, MASK, tf.constant(other))
+        np.testing.assert_allclose(got_other.numpy(), expected_other.numpy(), rtol=1e-5,
+                                   atol=1e-6)
+        assert not np.allclose(got_other.numpy()[:3], got.numpy()[:3])
+
+
+def test_final_state_from_projection_needs_a_gru_cell():
+    with pytest.raises(ValueError, match="needs a gru or augru cell"):
+        SequenceEncoder("lstm", H).final_state_from_projection(
+            tf.ones([B, L, 3 * H]), tf.ones([B, L])
+        )

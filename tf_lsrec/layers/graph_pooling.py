@@ -44,9 +44,15 @@ def compact_steps(values: tf.Tensor, keep: tf.Tensor, length: int) -> tuple[tf.T
     """Move the kept steps of ``values [B, L, D]`` (``keep [B, L]``, 1 = kept) to the front in
     their order and cut to ``length``: ``([B, length, D], mask [B, length])``. Rows must keep at
     most ``length`` steps."""
-    order = tf.argsort(tf.cast(keep, tf.int32), axis=-1, direction="DESCENDING", stable=True)
-    order = order[:, :length]
+    order = compact_order(keep, length)
     return tf.gather(values, order, batch_dims=1), tf.gather(keep, order, batch_dims=1)
+
+
+def compact_order(keep: tf.Tensor, length: int) -> tf.Tensor:
+    """The step indices ``[B, length]`` that :func:`compact_steps` gathers: kept steps first,
+    in their order."""
+    order = tf.argsort(tf.cast(keep, tf.int32), axis=-1, direction="DESCENDING", stable=True)
+    return order[:, :length]
 
 
 @keras.utils.register_keras_serializable(package="tf_lsrec")
@@ -64,10 +70,13 @@ class InterestGraphPooling(keras.layers.Layer):
       training: forwarded to the attention MLP.
       query_keys: :meth:`encode_query_keys` of ``fused``, to score many targets against one
         history (computed when ``None``).
+      return_order: also return ``order [B, P']``, the indices of ``fused``'s steps that make
+        ``pooled`` (to gather per-step tensors computed once per history, e.g. projections).
 
     Returns:
       ``(pooled [B, P', D], pooled_mask [B, P'], readout [B, D], scores [B, L])`` with
-      ``P' = min(L, P)``, ``pooled_mask`` left-aligned and ``scores = γ``.
+      ``P' = min(L, P)``, ``pooled_mask`` left-aligned and ``scores = γ`` (then ``order``
+      with ``return_order``).
 
     Example:
       >>> import tf_lsrec, tensorflow as tf
@@ -113,7 +122,8 @@ class InterestGraphPooling(keras.layers.Layer):
         cluster_weights: tf.Tensor,
         training: bool | None = None,
         query_keys: dict[str, tf.Tensor] | None = None,
-    ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
+        return_order: bool = False,
+    ) -> tuple[tf.Tensor, ...]:
         mask = tf.cast(mask, fused.dtype)
         _, beta = self.query_attention(
             target, fused, mask, training=training, encoded_keys=query_keys
@@ -122,7 +132,11 @@ class InterestGraphPooling(keras.layers.Layer):
         keep = top_k_steps(scores, mask, self.pool_length)
         readout = tf.reduce_sum(fused * (scores * keep)[..., None], axis=1)
         length = min(int(fused.shape[1]), self.pool_length)
-        pooled, pooled_mask = compact_steps(fused, keep, length)
+        order = compact_order(keep, length)
+        pooled = tf.gather(fused, order, batch_dims=1)
+        pooled_mask = tf.gather(keep, order, batch_dims=1)
+        if return_order:
+            return pooled, pooled_mask, readout, scores, order
         return pooled, pooled_mask, readout, scores
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> None:

@@ -91,6 +91,31 @@ class TF1GRUCell(_TF1Cell):
         new_h = self._gru_step(inputs, h, None)
         return new_h, [new_h]
 
+    # Split form of _gru_step for serving: [x ; h] @ W = x @ W_x + h @ W_h, so the x side of
+    # every step can be computed once and reused by many recurrences over the same inputs
+    # (DIEN's AUGRU runs once per candidate over one user's interest states).
+    def project_inputs(self, x: tf.Tensor) -> tf.Tensor:
+        """``x [..., F]`` -> ``[x @ W_g,x + b_g ; x @ W_c,x + b_c]`` ``[..., 3H]``, the input
+        side of the gates and the candidate (equal to :meth:`call`'s up to float rounding)."""
+        f = self.gate_kernel.shape[0] - self.units
+        kernel = tf.concat([self.gate_kernel[:f], self.candidate_kernel[:f]], axis=1)
+        bias = tf.concat([self.gate_bias, self.candidate_bias], axis=0)
+        return tf.tensordot(x, kernel, axes=1) + bias
+
+    def step_from_projection(
+        self, projected: tf.Tensor, h: tf.Tensor, attention: tf.Tensor | None = None
+    ) -> tf.Tensor:
+        """One step from :meth:`project_inputs`' ``[B, 3H]`` and ``h [B, H]`` (``attention
+        [B, 1]`` scales the update gate as in :class:`VecAttGRUCell`). Returns ``h' [B, H]``."""
+        f = self.gate_kernel.shape[0] - self.units
+        x_gates, x_cand = projected[:, : 2 * self.units], projected[:, 2 * self.units :]
+        gates = tf.sigmoid(x_gates + tf.matmul(h, self.gate_kernel[f:]))
+        r, u = tf.split(gates, 2, axis=1)
+        c = tf.tanh(x_cand + tf.matmul(r * h, self.candidate_kernel[f:]))
+        if attention is not None:
+            u = (1.0 - attention) * u
+        return u * h + (1.0 - u) * c
+
 
 @keras.utils.register_keras_serializable(package="tf_lsrec")
 class VecAttGRUCell(TF1GRUCell):

@@ -111,6 +111,37 @@ class SequenceEncoder(keras.layers.Layer):
         final = results[-1]  # GRU: h; LSTM cells: states are [c, h], so h is last.
         return outputs, final
 
+    def final_state_from_projection(
+        self, projected: tf.Tensor, mask: tf.Tensor, attention: tf.Tensor | None = None
+    ) -> tf.Tensor:
+        """The ``final_state [B, H]`` of :meth:`call` from inputs already projected by the
+        cell's ``project_inputs`` (``projected [B, L, 3H]``; ``gru``/``augru`` only), with
+        ``attention [B, L]`` as the AUGRU's last input feature. Equal to :meth:`call`'s up to
+        float rounding (the tests check 1e-5); serving uses it to share the input projection
+        of one history between many candidates. ``L`` must be static.
+        """
+        if self.cell_name not in ("gru", "augru"):
+            raise ValueError(
+                f"SequenceEncoder({self.cell_name!r}): final_state_from_projection needs a "
+                "gru or augru cell"
+            )
+        steps = projected.shape[1]
+        if steps is None:
+            raise ValueError("SequenceEncoder.final_state_from_projection: L must be static")
+        # A while loop, not unrolled steps: XLA compiles an unrolled body 3x slower (warm-up).
+        keep = tf.transpose(tf.cast(mask, tf.bool))[..., None]  # [L, B, 1]
+        steps_first = tf.transpose(projected, [1, 0, 2])  # [L, B, 3H]
+        att = None if attention is None else tf.transpose(attention)[..., None]  # [L, B, 1]
+        h = tf.zeros([tf.shape(projected)[0], self.units], projected.dtype)
+
+        def body(t, h):
+            a = None if att is None else att[t]
+            new_h = self.cell.step_from_projection(steps_first[t], h, a)
+            return t + 1, tf.where(keep[t], new_h, h)
+
+        _, h = tf.while_loop(lambda t, h: t < steps, body, (tf.constant(0), h))
+        return h
+
     def compute_mask(self, inputs: Any, mask: Any = None) -> None:
         return None
 

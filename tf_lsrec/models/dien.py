@@ -44,8 +44,15 @@ class DIENModel(SequentialModel):
         return self.hparams.hidden_size
 
     def prepare_history_for_scoring(self, history):
-        keys = self.attention.encode_keys(history["interest_states"])
-        return {**history, "interest_keys": keys}
+        """Per user: the attention's key side and the AUGRU's input projection of every
+        interest state (``augru_inputs [B, L, 3H]``), the same for every candidate."""
+        states = history["interest_states"]
+        keys = self.attention.encode_keys(states)
+        return {
+            **history,
+            "interest_keys": keys,
+            "augru_inputs": self.evolution_augru.cell.project_inputs(states),
+        }
 
     def score_targets(self, batch, emb, history, training):
         """Returns ``output [B, 3(Di+Dc)+H]``, ``attention_weights [B, L]`` and
@@ -55,8 +62,14 @@ class DIENModel(SequentialModel):
         _, weights = self.attention(
             target, states, mask, training=training, encoded_keys=history.get("interest_keys")
         )
-        augru_in = tf.concat([states, weights[..., None]], axis=-1)
-        _, final = self.evolution_augru(augru_in, mask, training=training)
+        if "augru_inputs" in history and not training and states.shape[1] is not None:
+            # Serving / shared-history inference: only a_j and h W_h are per candidate.
+            final = self.evolution_augru.final_state_from_projection(
+                history["augru_inputs"], mask, weights
+            )
+        else:
+            augru_in = tf.concat([states, weights[..., None]], axis=-1)
+            _, final = self.evolution_augru(augru_in, mask, training=training)
         return {
             "output": tf.concat([target, final, summed, target * summed], axis=-1),
             "attention_weights": weights,

@@ -81,25 +81,49 @@ class SURGEModel(SequentialModel):
         return {"fused": fused, "cluster_weights": cluster_weights}
 
     def prepare_history_for_scoring(self, history):
-        keys = self.graph_pooling.encode_query_keys(history["fused"])
-        return {**history, "query_keys": keys}
+        """Per user: the key sides of both attentions and the AUGRU's input projection
+        (``augru_inputs [B, L, 3H]``) of every fused step; a candidate's pooled steps are a
+        gather of these (``score_targets``)."""
+        fused = history["fused"]
+        return {
+            **history,
+            "query_keys": self.graph_pooling.encode_query_keys(fused),
+            "augru_keys": self.augru_attention.encode_keys(fused),
+            "augru_inputs": self.augru.cell.project_inputs(fused),
+        }
 
     def score_targets(self, batch, emb, history, training):
         """Returns ``output [B, H+3D]``, ``pooled_mask [B, P']`` and ``cluster_scores [B, L]``
         (``γ``)."""
         target = emb["target"]
-        pooled, pooled_mask, readout, scores = self.graph_pooling(
+        pooled, pooled_mask, readout, scores, order = self.graph_pooling(
             target,
             history["fused"],
             batch["mask"],
             history["cluster_weights"],
             training=training,
             query_keys=history.get("query_keys"),
+            return_order=True,
         )
-        _, weights = self.augru_attention(target, pooled, pooled_mask, training=training)
-        _, final = self.augru(
-            tf.concat([pooled, weights[..., None]], axis=-1), pooled_mask, training=training
-        )
+        if "augru_inputs" in history and not training:
+            # Serving / shared-history inference: the pooled steps' key sides and AUGRU input
+            # projections are gathers of the per-history ones; only the recurrence is per
+            # candidate.
+            def pick(t):
+                return tf.gather(t, order, batch_dims=1)
+
+            keys = {k: pick(v) for k, v in history["augru_keys"].items()}
+            _, weights = self.augru_attention(
+                target, pooled, pooled_mask, training=training, encoded_keys=keys
+            )
+            final = self.augru.final_state_from_projection(
+                pick(history["augru_inputs"]), pooled_mask, weights
+            )
+        else:
+            _, weights = self.augru_attention(target, pooled, pooled_mask, training=training)
+            _, final = self.augru(
+                tf.concat([pooled, weights[..., None]], axis=-1), pooled_mask, training=training
+            )
         return {
             "output": tf.concat([final, readout, target, readout * target], axis=-1),
             "pooled_mask": pooled_mask,
