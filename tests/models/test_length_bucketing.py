@@ -81,3 +81,9 @@ def test_clsr_last_column_gate_changes_only_for_histories_as_long_as_the_width()
     at_width = np.repeat(np.array(LENGTHS) == WIDTH, len(a) // len(LENGTHS))
     np.testing.assert_allclose(b[~at_width], a[~at_width], rtol=1e-5, atol=1e-6)
     assert np.abs(b[at_width] - a[at_width]).max() > 1e-5  # tau: 0 (padding) -> the real value
+
+
+def test_gru4rec_learns_with_length_bucketing(assert_learns):
+    """fit through the trainer's traced step with batches of several widths, same bar as
+    without bucketing."""
+    assert_learns("gru4rec", length_bucketing=4)
