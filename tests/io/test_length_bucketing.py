@@ -4,7 +4,7 @@ its longest history (rounded up to a fifth of ``max_seq_length``)."""
 import numpy as np
 import pytest
 
-from tests.io.test_pipeline import DAY
+from tests.io.test_pipeline import DAY, _collect
 from tf_lsrec.io.pipeline import SequentialData
 
 L = 10
@@ -29,10 +29,6 @@ def _by_time(batches, k1):
         for r in range(0, len(b["time"]), k1):
             rows[float(b["time"][r])] = {name: v[r] for name, v in b.items()}
     return rows
-
-
-def _collect(ds):
-    return [{k: v.numpy() for k, v in b.items()} for b in ds]
 
 
 def test_batches_are_trimmed_copies_of_the_full_width_rows(write, make_hparams, h):

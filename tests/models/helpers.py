@@ -6,6 +6,9 @@ path of pytest).
 
 from __future__ import annotations
 
+import os
+import socket
+
 import numpy as np
 import tensorflow as tf
 
@@ -70,3 +73,21 @@ def short_and_full_batch(max_len: int, pad_item: int | None = None) -> dict[str,
     batch["items"] = tf.constant([5, 9], tf.int32)
     batch["cates"] = tf.constant([1, 2], tf.int32)
     return batch
+
+
+def free_local_ports(n: int) -> list[int]:
+    """``n`` TCP ports free on 127.0.0.1 right now (for the workers of a local TF cluster)."""
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def worker_env() -> dict[str, str]:
+    """The environment of a test's child Python process: this one's, with the repository root
+    first on ``PYTHONPATH`` (so the child imports this checkout's ``tf_lsrec`` and ``tests``)."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))

@@ -7,40 +7,25 @@ subprocess (``multi_worker_worker.py``) because TF_CONFIG is read when the strat
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
 import pytest
 
+from tests.models.helpers import free_local_ports, worker_env
 from tf_lsrec.data.prepare import make_planted_dataset
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKER = os.path.join(HERE, "multi_worker_worker.py")
 
 
-def _free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
-def _env():
-    root = os.path.dirname(os.path.dirname(HERE))
-    return dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
-
-
 @pytest.mark.slow  # three TensorFlow processes: minutes on a loaded 2-core machine
 def test_two_workers_step_equals_single_process_step(tmp_path):
     make_planted_dataset(tmp_path / "planted", seed=0)
-    ports = ",".join(map(str, _free_ports(2)))
+    ports = ",".join(map(str, free_local_ports(2)))
     single = subprocess.run(
         [sys.executable, WORKER, str(tmp_path), "0", ports, "single"],
-        capture_output=True, text=True, timeout=600, env=_env(),
+        capture_output=True, text=True, timeout=600, env=worker_env(),
     )  # fmt: skip
     assert single.returncode == 0, single.stderr[-3000:]
     procs = [
@@ -49,7 +34,7 @@ def test_two_workers_step_equals_single_process_step(tmp_path):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=_env(),
+            env=worker_env(),
         )  # fmt: skip
         for i in range(2)
     ]

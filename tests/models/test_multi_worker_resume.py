@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import time
 import numpy as np
 import pytest
 
+from tests.models.helpers import free_local_ports, worker_env
 from tf_lsrec.data.prepare import make_planted_dataset
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -27,19 +27,9 @@ WORKER = os.path.join(HERE, "multi_worker_resume_worker.py")
 JOB_TIMEOUT = 900  # seconds per job of two workers; a hang fails instead of blocking CI
 
 
-def _free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
 
 def _start(workdir, run, ports, pause="-", tag="a"):
-    root = os.path.dirname(os.path.dirname(HERE))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+    env = worker_env()
     os.makedirs(workdir / run, exist_ok=True)
     procs = []
     for i in range(2):
@@ -83,18 +73,20 @@ def _result(workdir, run, task):
 def test_killed_worker_restart_resumes_to_the_uninterrupted_weights(tmp_path):
     make_planted_dataset(tmp_path / "planted", seed=0)
 
-    ref = _start(tmp_path, "ref", _free_ports(2))
+    ref = _start(tmp_path, "ref", free_local_ports(2))
     assert _wait(ref) == [0, 0], _tail(ref[0]) + _tail(ref[1])
 
-    ports = _free_ports(2)
+    ports = free_local_ports(2)
     job = _start(tmp_path, "kill", ports, pause="2:12")
     paused = tmp_path / "kill" / "paused"
-    deadline = time.time() + JOB_TIMEOUT
     try:
-        while not paused.exists():
+        for _ in range(JOB_TIMEOUT):  # polls a second apart: a hang fails instead of blocking CI
+            if paused.exists():
+                break
             assert all(p.poll() is None for p in job), _tail(job[0]) + _tail(job[1])
-            assert time.time() < deadline, "task 1 never reached epoch 2 step 12"
             time.sleep(1)
+        else:
+            pytest.fail("task 1 never reached epoch 2 step 12")
         os.kill(job[1].pid, signal.SIGKILL)
         job[1].wait(timeout=60)
         # the chief waits in step 13's all-reduce; the health check (every 30 s) finds task 1

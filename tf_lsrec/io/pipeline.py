@@ -301,12 +301,11 @@ class SequentialData:
         self, lines, seed, k: int, batch: int, trim: bool = False
     ) -> dict[str, tf.Tensor]:
         feats = build_features(parse_lines(lines), self.lookup, self.max_seq_length, self.divisor)
-        width = self.max_seq_length
         if trim:
             # histories are left-aligned, so the columns past the longest one are all padding
-            width = self.trimmed_width(feats["mask"])
-            feats = {n: v[:, :width] if n in _RANK2 else v for n, v in feats.items()}
-            width = None
+            cut = self.trimmed_width(feats["mask"])
+            feats = {n: v[:, :cut] if n in _RANK2 else v for n, v in feats.items()}
+        static_width = None if trim else self.max_seq_length  # a trimmed width varies per batch
         items, cates = feats["items"], feats["cates"]
         idx, has_negative = sample_negatives(items, k, seed)
         valid = tf.broadcast_to(has_negative[:, None], tf.shape(idx))
@@ -327,7 +326,7 @@ class SequentialData:
         pattern = tf.concat([tf.ones([1]), tf.zeros([k])], axis=0)
         out["labels"] = tf.reshape(tf.tile(pattern, [batch]), [rows, 1])
         out["sample_weight"] = tf.ones([rows], tf.float32)
-        return _static(out, rows, width)
+        return _static(out, rows, static_width)
 
     # ------------------------------------------------------------------ evaluation
     def eval_dataset(
