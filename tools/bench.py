@@ -25,6 +25,7 @@ BENCHES = {
     "pipeline": "benches.pipeline",
     "prepare": "benches.prepare",
     "serve": "benches.serve",
+    "rnn-ab": "benches.rnn_ab",
     "train": "benches.train",
     "vs-microsoft": "benches.vs_microsoft",
 }
