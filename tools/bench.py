@@ -25,7 +25,6 @@ BENCHES = {
     "pipeline": "benches.pipeline",
     "prepare": "benches.prepare",
     "serve": "benches.serve",
-    "rnn-ab": "benches.rnn_ab",
     "train": "benches.train",
     "vs-microsoft": "benches.vs_microsoft",
 }

@@ -8,13 +8,6 @@ Keras would instead repeat the previous output at masked steps); the tests check
 The equivalence assumes **left-aligned** masks (1s then 0s), which is what the pipeline
 produces. A mask with holes would make Keras skip the masked steps in the middle, whereas
 ``dynamic_rnn`` has no notion of holes.
-
-By default (``skip_padded_steps=True``) the recurrence does not compute the padded steps at
-all: the rows are sorted by length once, step ``t`` runs the cell on the rows still active at
-``t`` (a prefix of the sorted batch) and the loop stops at the batch's longest history. The
-result is the masked RNN's up to float rounding (each row sees the same operations); only the
-padded work goes. XLA cannot compile the per-step shapes, so inside an XLA-compiled function
-(``jit_compile``) the layer falls back to the masked Keras RNN.
 """
 
 from __future__ import annotations
@@ -23,7 +16,6 @@ from typing import Any
 
 import tensorflow as tf
 import tf_keras as keras
-from tensorflow.python.ops import control_flow_util
 
 from tf_lsrec.layers.rnn_cells import TF1GRUCell, TF1LSTMCell, Time4LSTMCell, VecAttGRUCell
 
@@ -45,8 +37,6 @@ class SequenceEncoder(keras.layers.Layer):
         ``"gru"``, ``"lstm"`` or ``"augru"`` (inputs ``[x ; attention_score]``); see
         :mod:`tf_lsrec.layers.rnn_cells`.
       units: ``H``.
-      skip_padded_steps: run the cell only on the rows whose history reaches the step (exact,
-        see the module docstring); ``False``: Keras' masked RNN over every step.
 
     Call args:
       inputs: ``[B, L, F]`` float.
@@ -68,9 +58,7 @@ class SequenceEncoder(keras.layers.Layer):
       (TensorShape([2, 3, 4]), TensorShape([2, 4]))
     """
 
-    def __init__(
-        self, cell: str, units: int, skip_padded_steps: bool = True, **kwargs: Any
-    ) -> None:
+    def __init__(self, cell: str, units: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if cell not in CELLS:
             raise ValueError(
@@ -79,7 +67,6 @@ class SequenceEncoder(keras.layers.Layer):
             )
         self.cell_name = cell
         self.units = int(units)
-        self.skip_padded_steps = bool(skip_padded_steps)
         self.cell = CELLS[cell](self.units, name=f"{cell}_cell", dtype=self.dtype_policy)
         self.rnn = keras.layers.RNN(
             self.cell,
@@ -119,57 +106,9 @@ class SequenceEncoder(keras.layers.Layer):
                 states = [tf.cast(s, inputs.dtype) for s in initial_state]
             else:
                 states = [tf.cast(initial_state, inputs.dtype)]
-        if mask is not None and self.skip_padded_steps and not _in_xla_context():
-            return self._run_active_rows(inputs, mask, states)
         results = self.rnn(inputs, mask=mask, initial_state=states, training=training)
         outputs = results[0]
         final = results[-1]  # GRU: h; LSTM cells: states are [c, h], so h is last.
-        return outputs, final
-
-    def _run_active_rows(
-        self, inputs: tf.Tensor, mask: tf.Tensor, states: list[tf.Tensor] | None
-    ) -> tuple[tf.Tensor, tf.Tensor]:
-        """The masked recurrence computed on the active rows only (``skip_padded_steps``).
-
-        ``inputs [B, L, F]``, ``mask [B, L]`` bool, left-aligned. Returns ``(outputs [B, L, H],
-        final_state [B, H])`` as :meth:`call`.
-        """
-        batch, width = tf.shape(inputs)[0], tf.shape(inputs)[1]
-        lengths = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)  # [B]
-        order = tf.argsort(lengths, direction="DESCENDING", stable=True)  # longest first
-        steps_first = tf.transpose(tf.gather(inputs, order), [1, 0, 2])  # [L, B, F] sorted
-        # active[t]: rows (a prefix of the sorted batch) whose history has a step t
-        active = tf.reduce_sum(
-            tf.cast(tf.gather(lengths, order)[None, :] > tf.range(width)[:, None], tf.int32), 1
-        )  # [L], non-increasing
-        n_states = 2 if self.cell_name in _TWO_STATES else 1
-        if states is None:
-            states = [tf.zeros([batch, self.units], inputs.dtype)] * n_states
-        states = [tf.gather(s, order) for s in states]
-        # at least one iteration, so an all-padding batch still yields [1, B, H] zeros
-        n_steps = tf.maximum(tf.reduce_max(lengths), 1)
-
-        def body(t, states, outputs):
-            n = active[t]
-            out, new = self.cell(steps_first[t, :n], [s[:n] for s in states])
-            new = new if isinstance(new, (list, tuple)) else [new]
-            merged = [tf.concat([a, b[n:]], axis=0) for a, b in zip(new, states)]
-            for m, b in zip(merged, states):
-                m.set_shape(b.shape)  # [B, H] again
-            states = merged
-            return t + 1, states, outputs.write(t, tf.pad(out, [[0, batch - n], [0, 0]]))
-
-        outputs = tf.TensorArray(inputs.dtype, size=n_steps, element_shape=[None, self.units])
-        _, states, outputs = tf.while_loop(
-            lambda t, *_: t < n_steps, body, (tf.constant(0), states, outputs)
-        )
-        outputs = outputs.stack()  # [n_steps, B, H], zero rows past each length
-        outputs = tf.pad(outputs, [[0, tf.maximum(width - n_steps, 0)], [0, 0], [0, 0]])
-        restore = tf.math.invert_permutation(order)
-        outputs = tf.gather(tf.transpose(outputs, [1, 0, 2]), restore)
-        outputs.set_shape([inputs.shape[0], inputs.shape[1], self.units])
-        final = tf.gather(states[-1], restore)  # LSTM cells: [c, h], so h is last
-        final.set_shape([inputs.shape[0], self.units])
         return outputs, final
 
     def final_state_from_projection(
@@ -207,15 +146,4 @@ class SequenceEncoder(keras.layers.Layer):
         return None
 
     def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "cell": self.cell_name,
-            "units": self.units,
-            "skip_padded_steps": self.skip_padded_steps,
-        }
-
-
-def _in_xla_context() -> bool:
-    """True while tracing inside an XLA-compiled function (``tf.function(jit_compile=True)``
-    or a function it calls)."""
-    return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+        return {**super().get_config(), "cell": self.cell_name, "units": self.units}
