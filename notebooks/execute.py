@@ -10,6 +10,11 @@ injected, so a misspelt name is an error instead of a silently ignored setting.
 
 The kernel is always the Python running this script (a kernel spec written to a temporary
 directory), so a notebook runs with the same installed packages as the tests.
+
+The executed notebook's outputs are cleaned (:func:`clean_outputs`): TensorFlow's C++ start-up
+log lines (CUDA probing, oneDNN and CPU-feature notices) are dropped, and this machine's paths
+become repository-relative or ``~``-relative, so committed outputs show results, not the
+machine they ran on.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import argparse
 import ast
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -91,6 +97,54 @@ def inject_parameters(
     return nb
 
 
+# TensorFlow's C++ log lines ("I0000 00:00:1795435878.682627   25360 port.cc:153] ...") and
+# the other start-up notices it prints before any user code runs.
+_NOISE = re.compile(
+    r"^(?:[IWEF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] .*"
+    r"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|To enable the following instructions: .*"
+    r"|INFO:tensorflow:Assets written to: .*)$"
+)
+
+
+def clean_outputs(
+    nb: nbformat.NotebookNode, root: str | os.PathLike, home: str | None = None
+) -> nbformat.NotebookNode:
+    """Drop TensorFlow's start-up log lines from stream outputs (and streams left empty) and
+    rewrite ``root`` (the repository) to relative paths and ``home`` (default ``~``) to ``~`` in
+    stream and ``text/plain`` outputs. Returns ``nb``, changed in place."""
+    root = os.path.abspath(os.fspath(root)).rstrip(os.sep)
+    home = os.path.expanduser("~") if home is None else home
+    paths = [(re.compile(re.escape(root + os.sep)), ""), (re.compile(re.escape(root) + r"\b"), ".")]
+    if home and home != os.sep:
+        paths.append((re.compile(re.escape(home.rstrip(os.sep)) + r"(?=/|\b)"), "~"))
+
+    def scrub(text: str) -> str:
+        for pattern, replacement in paths:
+            text = pattern.sub(replacement, text)
+        return text
+
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                lines = [
+                    ln
+                    for ln in out.text.splitlines(keepends=True)
+                    if not _NOISE.match(ln.rstrip("\n"))
+                ]
+                if not "".join(lines).strip():
+                    continue
+                out.text = scrub("".join(lines))
+            elif "text/plain" in out.get("data", {}):
+                out.data["text/plain"] = scrub(out.data["text/plain"])
+            kept.append(out)
+        cell.outputs = kept
+    return nb
+
+
 def _kernel_spec_dir(root: str) -> str:
     """A kernel spec running ``sys.executable`` under ``root/kernels/KERNEL_NAME``."""
     kdir = os.path.join(root, "kernels", KERNEL_NAME)
@@ -139,6 +193,7 @@ def execute_notebook(
             resources={"metadata": {"path": cwd}},
         )
         client.execute(env=kernel_env)
+    clean_outputs(nb, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     nb.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",

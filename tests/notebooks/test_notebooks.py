@@ -133,6 +133,33 @@ def test_inject_parameters_errors():
         nb_execute.parameters_cell_index(nb, "nb.ipynb")
 
 
+def test_clean_outputs_drops_tensorflow_noise_and_machine_paths(tmp_path):
+    root, home = tmp_path / "repo", "/home/someone"
+    noise = (
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        "I0000 00:00:1795435878.682627   25360 port.cc:153] oneDNN custom operations are on.\n"
+        "E0000 00:00:1795435884.909868   25360 cuda_platform.cc:52] failed call to cuInit: 303\n"
+        "To enable the following instructions: AVX2 AVX512F, in other operations, rebuild it\n"
+        f"INFO:tensorflow:Assets written to: {root}/runs/export/1/assets\n"
+    )
+    kept = "WARNING:tf_lsrec.io.pipeline: 3 ids missing from the vocab\n"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("x", outputs=[
+            nbformat.v4.new_output("stream", name="stderr", text=noise),
+            nbformat.v4.new_output("stream", name="stderr", text=noise + kept),
+            nbformat.v4.new_output("stream", name="stdout", text=f"wrote {root}/runs/a.txt\n"),
+            nbformat.v4.new_output("execute_result", data={
+                "text/plain": f"'{home}/.cache/x' '{root}' '/tmp/pytest-of-someone/y'"},
+                execution_count=1),
+        ])
+    ]  # fmt: skip
+    out = nb_execute.clean_outputs(nb, root, home=home).cells[0].outputs
+    assert [o.get("text") for o in out[:2]] == [kept, "wrote runs/a.txt\n"]
+    assert out[2].data["text/plain"] == "'~/.cache/x' '.' '/tmp/pytest-of-someone/y'"
+    assert len(out) == 3  # the all-noise stream is gone
+
+
 def test_committed_notebooks_carry_outputs():
     """Committed with the outputs of a real run: every notebook shows executed cells and figures."""
     for name in NOTEBOOK_NAMES:
@@ -140,6 +167,10 @@ def test_committed_notebooks_carry_outputs():
         code = [c for c in nb.cells if c.cell_type == "code"]
         assert all(c.execution_count for c in code), f"{name}: not fully executed"
         assert _n_figures(nb) >= 1, f"{name}: no figure in the committed outputs"
+        text = _text(nb)
+        noise = [ln for ln in text.splitlines() if nb_execute._NOISE.match(ln)]
+        assert not noise, f"{name}: TensorFlow log lines in the committed outputs: {noise[:2]}"
+        assert str(ROOT) not in text, f"{name}: this checkout's path in the committed outputs"
 
 
 # ---------------------------------------------------------------- executions (tiny settings)
