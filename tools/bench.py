@@ -24,6 +24,7 @@ BENCHES = {
     "lightgcn-parity": "benches.lightgcn_parity",
     "pipeline": "benches.pipeline",
     "prepare": "benches.prepare",
+    "profile": "benches.profile",
     "serve": "benches.serve",
     "train": "benches.train",
     "vs-microsoft": "benches.vs_microsoft",
