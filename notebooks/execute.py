@@ -13,7 +13,7 @@ directory), so a notebook runs with the same installed packages as the tests.
 
 The executed notebook's outputs are cleaned (:func:`clean_outputs`): TensorFlow's C++ start-up
 log lines (CUDA probing, oneDNN and CPU-feature notices) are dropped, and this machine's paths
-become repository-relative or ``~``-relative, so committed outputs show results, not the
+become repository-, ``$TMPDIR``- or ``~``-relative, so committed outputs show results, not the
 machine they ran on.
 """
 
@@ -111,11 +111,14 @@ def clean_outputs(
     nb: nbformat.NotebookNode, root: str | os.PathLike, home: str | None = None
 ) -> nbformat.NotebookNode:
     """Drop TensorFlow's start-up log lines from stream outputs (and streams left empty) and
-    rewrite ``root`` (the repository) to relative paths and ``home`` (default ``~``) to ``~`` in
-    stream and ``text/plain`` outputs. Returns ``nb``, changed in place."""
+    rewrite ``root`` (the repository) to relative paths, the temporary directory to ``$TMPDIR``
+    and ``home`` (default ``~``) to ``~`` in stream and ``text/plain`` outputs. Returns ``nb``, changed in place."""
     root = os.path.abspath(os.fspath(root)).rstrip(os.sep)
     home = os.path.expanduser("~") if home is None else home
     paths = [(re.compile(re.escape(root + os.sep)), ""), (re.compile(re.escape(root) + r"\b"), ".")]
+    tmp = tempfile.gettempdir().rstrip(os.sep)
+    if tmp and tmp != root:
+        paths.append((re.compile(re.escape(tmp + os.sep)), "$TMPDIR/"))
     if home and home != os.sep:
         paths.append((re.compile(re.escape(home.rstrip(os.sep)) + r"(?=/|\b)"), "~"))
 
