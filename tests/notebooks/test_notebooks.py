@@ -202,7 +202,7 @@ def test_02_model_comparison(tmp_path):
         "data.dataset=synthetic",
         "data.synthetic_interactions=1500",
         f"data.data_dir={tmp_path / 'data'}",
-        "train.epochs=1",
+        "train.epochs=2",  # runs of one epoch have no training curve to draw
         "train.batch_size=64",
         "model.item_embedding_dim=8",
         "model.cate_embedding_dim=4",
