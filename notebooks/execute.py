@@ -112,7 +112,8 @@ def clean_outputs(
 ) -> nbformat.NotebookNode:
     """Drop TensorFlow's start-up log lines from stream outputs (and streams left empty) and
     rewrite ``root`` (the repository) to relative paths, the temporary directory to ``$TMPDIR``
-    and ``home`` (default ``~``) to ``~`` in stream and ``text/plain`` outputs. Returns ``nb``, changed in place."""
+    and ``home`` (default ``~``) to ``~`` in stream and ``text/plain`` outputs. Returns ``nb``,
+    changed in place."""
     root = os.path.abspath(os.fspath(root)).rstrip(os.sep)
     home = os.path.expanduser("~") if home is None else home
     paths = [(re.compile(re.escape(root + os.sep)), ""), (re.compile(re.escape(root) + r"\b"), ".")]
@@ -133,14 +134,14 @@ def clean_outputs(
         kept = []
         for out in cell.get("outputs", []):
             if out.get("output_type") == "stream":
-                lines = [
+                text = "".join(
                     ln
                     for ln in out.text.splitlines(keepends=True)
                     if not _NOISE.match(ln.rstrip("\n"))
-                ]
-                if not "".join(lines).strip():
+                )
+                if not text.strip():
                     continue
-                out.text = scrub("".join(lines))
+                out.text = scrub(text)
             elif "text/plain" in out.get("data", {}):
                 out.data["text/plain"] = scrub(out.data["text/plain"])
             kept.append(out)

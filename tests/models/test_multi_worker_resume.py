@@ -27,7 +27,6 @@ WORKER = os.path.join(HERE, "multi_worker_resume_worker.py")
 JOB_TIMEOUT = 900  # seconds per job of two workers; a hang fails instead of blocking CI
 
 
-
 def _start(workdir, run, ports, pause="-", tag="a"):
     env = worker_env()
     os.makedirs(workdir / run, exist_ok=True)

@@ -55,8 +55,7 @@ def layer_of(op_name: str) -> tuple[str, str]:
     """``(layer, direction)`` of a kernel's op name."""
     name = op_name.split(":", 1)[0]
     backward = name.startswith("gradient_tape/") or "_grad/" in name
-    parts = name.removeprefix("gradient_tape/").split("/")
-    layer = parts[0]
+    layer = name.removeprefix("gradient_tape/").split("/")[0]
     if "dropout" in name:
         layer += "/dropout"
     return layer, "backward" if backward else "forward"
@@ -90,11 +89,14 @@ def run(args) -> dict:
     by_layer: dict[tuple[str, str], float] = collections.Counter()
     for op, ms in times.items():
         by_layer[layer_of(op)] += ms
+
+    def share(ms: float) -> dict:
+        return {"ms_per_step": round(ms / args.steps, 2), "percent": round(100 * ms / total, 1)}
+
     layers = [
-        {"layer": layer, "direction": direction, "ms_per_step": round(ms / args.steps, 2),
-         "percent": round(100 * ms / total, 1)}
+        {"layer": layer, "direction": direction, **share(ms)}
         for (layer, direction), ms in sorted(by_layer.items(), key=lambda kv: -kv[1])
-    ]  # fmt: skip
+    ]
     top = sorted(times.items(), key=lambda kv: -kv[1])[: args.top]
     return {
         "model": hp.model_type,
@@ -106,14 +108,7 @@ def run(args) -> dict:
         "profiled_steps": args.steps,
         "kernel_ms_per_step": round(total / args.steps, 1),
         "by_layer": layers,
-        "top_kernels": [
-            {
-                "op": op,
-                "ms_per_step": round(ms / args.steps, 2),
-                "percent": round(100 * ms / total, 1),
-            }
-            for op, ms in top
-        ],  # fmt: skip
+        "top_kernels": [{"op": op, **share(ms)} for op, ms in top],
         "tensorflow": tf.__version__,
         "git_commit": git_commit(),
     }
