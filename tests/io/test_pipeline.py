@@ -73,6 +73,37 @@ def test_unknown_ids_map_to_zero_and_are_counted(write, make_hparams, h, caplog)
     assert "users 1" in caplog.text and "history_items 1" in caplog.text
 
 
+def test_a_file_is_read_and_its_unknown_ids_reported_once(
+    write, make_hparams, h, caplog, monkeypatch
+):
+    """run_eval checks groups (group_size k + 1), then streams the file (group_size None): one
+    read of the file and one warning, not one of each per request."""
+    import tf_lsrec.io.pipeline as pipeline
+
+    reads = []
+    real_validate = pipeline.validate_file
+    monkeypatch.setattr(
+        pipeline,
+        "validate_file",
+        lambda *a, **k: reads.append(k["group_size"]) or real_validate(*a, **k),
+    )
+    lines = [
+        h.line(1, "stranger", "i3", 2 * DAY, ["i1"], [0]),
+        h.line(0, "stranger", "i2", 2 * DAY, ["i1"], [0]),
+    ]
+    data = SequentialData(make_hparams())
+    path = write("v.txt", lines)
+    with caplog.at_level("WARNING"):
+        grouped = data.file_stats(path, group_size=2)
+        assert data.file_stats(path) is grouped
+        _collect(data.eval_dataset(path))
+        assert data.file_stats(path, group_size=2) is grouped
+        with pytest.raises(ValueError):  # another layout is still checked
+            data.file_stats(path, group_size=1)
+    assert reads == [2, 1]
+    assert caplog.text.count("ids missing from the vocab") == 1
+
+
 def test_min_seq_length_filters_eval_and_train(write, make_hparams, h):
     lines = _train_lines(h, 12)  # history lengths 1..6,1..6
     path = write("t.txt", lines)

@@ -148,7 +148,8 @@ class SequentialData:
         self.lookup = lookup
         self.divisor = time_divisor(hparams)
         self.max_seq_length = int(hparams.max_seq_length)
-        self._stats: dict[tuple, FileStats] = {}
+        # (path, size, mtime) -> {group_size checked: stats}
+        self._stats: dict[tuple, dict[int | None, FileStats]] = {}
         self._fallbacks = tf.Variable(0, dtype=tf.int64, trainable=False, name="neg_fallbacks")
 
     # ------------------------------------------------------------------ bookkeeping
@@ -165,30 +166,35 @@ class SequentialData:
         return int(self._fallbacks.numpy())
 
     def file_stats(self, path: str | os.PathLike, group_size: int | None = None) -> FileStats:
-        """``validate_file`` once per file (cached on path, size, mtime and ``group_size``);
-        logs unknown ids.
+        """``validate_file`` once per file version and group layout; logs unknown ids once per
+        file version.
 
         ``group_size``: ``1`` for a training file (positives only), ``num_ngs + 1`` for an
         evaluation file of groups, ``None`` (any 0/1 labels) otherwise; see ``validate_file``.
-        Labels are not restricted to 0/1 with ``method: regression``.
+        Labels are not restricted to 0/1 with ``method: regression``. The statistics do not
+        depend on ``group_size`` (only the check does), so a ``None`` request reuses a check
+        already made with any group size instead of reading the file again.
         """
         path = os.fspath(path)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"sequential data file {path} does not exist")
         st = os.stat(path)
-        key = (os.path.abspath(path), st.st_size, st.st_mtime_ns, group_size)
-        if key not in self._stats:
+        version = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
+        checked = self._stats.setdefault(version, {})
+        if group_size is None and checked:
+            return next(iter(checked.values()))
+        if group_size not in checked:
             labels = "numeric" if self.hparams.get("method") == "regression" else "binary"
             stats = validate_file(path, self.lookup, group_size=group_size, labels=labels)
-            self._stats[key] = stats
-            if any(stats.unknown.values()):
+            if not checked and any(stats.unknown.values()):
                 log.warning(
                     "%s: ids missing from the vocab are mapped to index 0 (Microsoft convention): "
                     "%s",
                     path,
                     stats.unknown_summary(),
                 )
-        return self._stats[key]
+            checked[group_size] = stats
+        return checked[group_size]
 
     def _filtered(self, ds: tf.data.Dataset, min_len: int) -> tf.data.Dataset:
         def keep(lines):
@@ -411,9 +417,7 @@ _RANK2 = ("item_history", "item_cate_history", "mask", "time_history", "time_dif
           "time_from_first_action", "time_to_now")  # fmt: skip
 
 
-def _static(
-    batch: dict[str, tf.Tensor], rows: int, max_len: int | None
-) -> dict[str, tf.Tensor]:
+def _static(batch: dict[str, tf.Tensor], rows: int, max_len: int | None) -> dict[str, tf.Tensor]:
     for name, value in batch.items():
         if name in _RANK2:
             value.set_shape([rows, max_len])
