@@ -375,6 +375,13 @@ def summarize(directory: str) -> dict:
     return summary
 
 
+def _provenance(argv) -> dict:
+    """The commit (and whether the tree was dirty), versions and command of this run."""
+    from tf_lsrec.utils.provenance import run_provenance
+
+    return run_provenance(argv=argv, script="tools/disentanglement.py")
+
+
 def main(argv=None) -> list[dict]:
     import sys
 
@@ -388,6 +395,7 @@ def main(argv=None) -> list[dict]:
 
         result = ceilings(args)
         result["command"] = "python tools/disentanglement.py " + " ".join(argv)
+        result["provenance"] = _provenance(argv)
         atomic_write_text(args.ceilings, json.dumps(result, indent=1))
         return [result]
     results = []
@@ -395,6 +403,7 @@ def main(argv=None) -> list[dict]:
         r = run_seed(seed, args)
         r["name"] = args.model + (f"-{args.tag}" if args.tag else "")
         r["command"] = "python tools/disentanglement.py " + " ".join(argv)
+        r["provenance"] = _provenance(argv)
         results.append(r)
         print(
             json.dumps(

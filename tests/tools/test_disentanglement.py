@@ -71,3 +71,15 @@ def test_test_line_targets_split_the_history_into_sessions(monkeypatch):
         assert t["sessions"].sum() == len(rows) - 1
         assert np.array_equal(t["sessions"].sum(axis=0), t["history_counts"])
         assert np.array_equal(t["sessions"][-1], t["session_counts"])
+
+
+def test_ceilings_json_records_commit_and_command(monkeypatch, tmp_path):
+    tool = _tool(monkeypatch)
+    out = tmp_path / "ceilings.json"
+    tool.main(["--users", "60", "--seeds", "1", "--ceilings", str(out)])
+    result = __import__("json").loads(out.read_text())
+    git = result["provenance"]["git"]
+    assert len(git["commit"]) == 40 and isinstance(git["dirty"], bool)
+    assert result["provenance"]["command"]["argv"][-1] == str(out)
+    bayes = [v["mean"] for k, v in result["summary"].items() if k.startswith("Bayes-optimal")]
+    assert len(bayes) == 2 and all(0.0 < b <= 1.0 for b in bayes)
