@@ -375,13 +375,6 @@ def summarize(directory: str) -> dict:
     return summary
 
 
-def _provenance(argv) -> dict:
-    """The commit (and whether the tree was dirty), versions and command of this run."""
-    from tf_lsrec.utils.provenance import run_provenance
-
-    return run_provenance(argv=argv, script="tools/disentanglement.py")
-
-
 def main(argv=None) -> list[dict]:
     import sys
 
@@ -390,20 +383,25 @@ def main(argv=None) -> list[dict]:
     if args.summarize:
         summarize(args.summarize)
         return []
+    from tf_lsrec.utils.provenance import run_provenance
+
+    # one command and one provenance (commit, dirty flag, versions) for every JSON this run writes
+    command = "python tools/disentanglement.py " + " ".join(argv)
+    provenance = run_provenance(argv=argv, script="tools/disentanglement.py")
     if args.ceilings:
         from tf_lsrec.utils.files import atomic_write_text
 
         result = ceilings(args)
-        result["command"] = "python tools/disentanglement.py " + " ".join(argv)
-        result["provenance"] = _provenance(argv)
+        result["command"] = command
+        result["provenance"] = provenance
         atomic_write_text(args.ceilings, json.dumps(result, indent=1))
         return [result]
     results = []
     for seed in args.seeds:
         r = run_seed(seed, args)
         r["name"] = args.model + (f"-{args.tag}" if args.tag else "")
-        r["command"] = "python tools/disentanglement.py " + " ".join(argv)
-        r["provenance"] = _provenance(argv)
+        r["command"] = command
+        r["provenance"] = provenance
         results.append(r)
         print(
             json.dumps(

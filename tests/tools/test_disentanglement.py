@@ -2,6 +2,7 @@
 
 import dataclasses
 import importlib.util
+import json
 import os
 
 import numpy as np
@@ -77,7 +78,7 @@ def test_ceilings_json_records_commit_and_command(monkeypatch, tmp_path):
     tool = _tool(monkeypatch)
     out = tmp_path / "ceilings.json"
     tool.main(["--users", "60", "--seeds", "1", "--ceilings", str(out)])
-    result = __import__("json").loads(out.read_text())
+    result = json.loads(out.read_text())
     git = result["provenance"]["git"]
     assert len(git["commit"]) == 40 and isinstance(git["dirty"], bool)
     assert result["provenance"]["command"]["argv"][-1] == str(out)
