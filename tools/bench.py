@@ -41,8 +41,13 @@ def main(argv=None) -> int:
         p = sub.add_parser(name, help=(module.__doc__ or "").strip().splitlines()[0])
         module.add_arguments(p)
     args = parser.parse_args(argv)
+    from tf_lsrec.utils.provenance import command, git_state
+
+    # taken before the bench runs, so the commit is the code that ran even if HEAD moves meanwhile
+    provenance = {"git": git_state(), "command": command(argv, "tools/bench.py")}
     try:
         result = {"bench": args.bench, **modules[args.bench].run(args)}
+        result.setdefault("provenance", provenance)
     except Exception as e:  # noqa: BLE001 - any failure of a bench is a failed run
         import traceback
 
