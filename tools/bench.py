@@ -25,6 +25,7 @@ BENCHES = {
     "pipeline": "benches.pipeline",
     "prepare": "benches.prepare",
     "profile": "benches.profile",
+    "public": "benches.public",
     "serve": "benches.serve",
     "train": "benches.train",
     "vs-microsoft": "benches.vs_microsoft",

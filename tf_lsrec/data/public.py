@@ -192,8 +192,16 @@ def load_kuairec(
     users with >= 10 effective views, keep effective views only. Timestamps stay in ms.
     """
     path = os.fspath(path)
-    df = pd.read_csv(path)
-    if "photo_id" in df.columns:
+    header = pd.read_csv(path, nrows=0).columns
+    clsr_schema = "photo_id" in header
+    needed = (
+        ("user_id", "photo_id", "photo_kmeans_cluster_id", "time_ms", "effective_view")
+        if clsr_schema
+        else ("user_id", "video_id", "timestamp", "watch_ratio")
+    )
+    # only the columns used: KuaiRec's `time` strings alone would take GBs at full size
+    df = pd.read_csv(path, usecols=[c for c in header if c in needed])
+    if clsr_schema:
         _need_columns(
             df,
             ("user_id", "photo_id", "photo_kmeans_cluster_id", "time_ms", "effective_view"),
