@@ -92,12 +92,17 @@ def test_checked_path_compiled(case):
 
 
 def test_auto_keeps_per_row_with_history_dropout():
+    """Per row in training when the history draws dropout, except SASRec / BERT4Rec."""
     clsr = build_model("clsr", {"embedding_dropout": 0.2})
     assert not clsr.share_history(training=True) and clsr.share_history(training=False)
     clsr_mlp = build_model("clsr", {"user_dropout": True, "dropout": [0.3, 0.3]})
     assert not clsr_mlp.share_history(training=True)
-    sasrec = build_model("sasrec", {})
-    assert not sasrec.share_history(training=True)
+    # the transformers' own training draws one dropout mask per line: they share in training
+    for model_type in ("sasrec", "bert4rec"):
+        transformer = build_model(model_type, {"transformer_dropout": 0.2})
+        assert transformer.history_dropout() and transformer.share_history(training=True)
+        per_row = build_model(model_type, {"transformer_dropout": 0.2, "share_history": False})
+        assert not per_row.share_history(training=True)
     sli = build_model("sli_rec", {"user_dropout": True, "dropout": [0.3, 0.3]})
     assert sli.share_history(training=True)  # its dropout is in the target attention / head
     forced = build_model("clsr", {"embedding_dropout": 0.2, "share_history": True})

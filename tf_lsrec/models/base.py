@@ -230,6 +230,12 @@ class SequentialModel(tfrs.Model):
     #: each training batch only to its longest history, is refused.
     needs_full_history_width: bool = False
 
+    #: ``True`` when the model's own training encodes each sequence once per step and scores its
+    #: positive and negatives from that one encoding (SASRec, BERT4Rec): one history-dropout mask
+    #: per training line is then the model's training distribution, so ``share_history: auto``
+    #: shares in training even with history dropout (5x fewer encoder passes at 4 negatives).
+    history_dropout_per_line: bool = False
+
     def run_encoder(self, batch, emb, training) -> tf.Tensor | dict[str, tf.Tensor]:
         """The whole encoder on aligned rows: ``score_targets(encode_history(...))``."""
         history = self.encode_history(_without_targets(batch), _without_targets(emb), training)
@@ -330,11 +336,12 @@ class SequentialModel(tfrs.Model):
     def share_history(self, training: bool) -> bool:
         """Whether grouped rows encode their history once (``hparams.share_history``): ``auto``
         shares unless ``training`` and :meth:`history_dropout` (a shared history would share the
-        dropout masks across a group, which changes the training distribution); ``True``
+        dropout masks across a group, which changes the training distribution), except for a model
+        whose own training draws one mask per line (:attr:`history_dropout_per_line`); ``True``
         always; ``False`` never."""
         mode = self.hparams.get("share_history", "auto")
         if mode == "auto":
-            return not (training and self.history_dropout())
+            return self.history_dropout_per_line or not (training and self.history_dropout())
         return bool(mode)
 
     def _with_logits(self, out, training) -> dict[str, tf.Tensor]:

@@ -76,6 +76,8 @@ class BERT4RecModel(SequentialModel):
         ),
     }
     required_keys = ("num_blocks", "num_heads", "transformer_dropout", "bert4rec_mask_prob")
+    # the paper encodes each sequence once per step: one dropout mask per line (as SASRec)
+    history_dropout_per_line = True
 
     def __init__(self, hparams, iterator_creator=None, seed=None, **kwargs):
         super().__init__(hparams, iterator_creator, seed=seed, **kwargs)

@@ -56,6 +56,9 @@ class SASRecModel(SequentialModel):
         ),
     }
     required_keys = ("num_blocks", "num_heads", "transformer_dropout")
+    # the paper (and Microsoft's TF2 SASRec) encodes a sequence once per step and scores its
+    # positive and negative from it: one dropout mask per line, so training shares the history
+    history_dropout_per_line = True
 
     def __init__(self, hparams, iterator_creator=None, seed=None, **kwargs):
         super().__init__(hparams, iterator_creator, seed=seed, **kwargs)
