@@ -11,15 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 
-TOOLS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ROOT = os.path.dirname(TOOLS)
+from benches.steps import peak_rss_mib, run_step
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -39,19 +36,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="duckdb: sort + first pass only (vocabs, negatives), no line files")  # fmt: skip
 
 
-def _step(argv: list[str]) -> dict:
-    """Run this module's ``_main`` in a subprocess; return its JSON (with its own peak RSS)."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]))
-    out = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), *argv],
-        env=env,
-        check=True,
-        stdout=subprocess.PIPE,
-        text=True,
-    ).stdout
-    return json.loads(out.strip().splitlines()[-1])
-
-
 def _du(path: str) -> int:
     total = 0
     for name in ("train_data", "valid_data", "test_data"):
@@ -69,11 +53,12 @@ def run(args: argparse.Namespace) -> dict:
         result: dict = {"interactions": args.interactions, "engine": args.engine}
         if log is None:
             log = os.path.join(work, "log.parquet")
-            gen = _step(["generate", log, str(args.interactions), str(args.seed)])
+            gen = run_step(__file__, ["generate", log, str(args.interactions), str(args.seed)])
             result["generate_s"] = gen["seconds"]
             result["generate_peak_rss_mib"] = gen["peak_rss_mib"]
         out = os.path.join(work, "prepared")
-        prep = _step(
+        prep = run_step(
+            __file__,
             ["prepare", log, out, args.engine, str(args.max_history), str(args.valid_ngs),
              str(args.test_ngs), args.memory_limit, str(args.threads), str(int(args.no_lines))]
         )  # fmt: skip
@@ -108,10 +93,6 @@ def run(args: argparse.Namespace) -> dict:
                     pass
 
 
-def _peak_mib() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
 def _main(argv: list[str]) -> dict:
     start = time.perf_counter()
     if argv[0] == "generate":
@@ -119,7 +100,7 @@ def _main(argv: list[str]) -> dict:
 
         _, path, n, seed = argv
         write_synthetic_interactions(path, int(n), seed=int(seed), progress=True)
-        return {"seconds": round(time.perf_counter() - start, 2), "peak_rss_mib": _peak_mib()}
+        return {"seconds": round(time.perf_counter() - start, 2), "peak_rss_mib": peak_rss_mib()}
     _, log, out, engine, max_history, vngs, tngs, memory_limit, threads, no_lines = argv
     kw = dict(
         valid_num_ngs=int(vngs),
@@ -152,7 +133,7 @@ def _main(argv: list[str]) -> dict:
         write_sequential_files(read_interactions(log), out, **kw)
     return {
         "seconds": round(time.perf_counter() - start, 2),
-        "peak_rss_mib": _peak_mib(),
+        "peak_rss_mib": peak_rss_mib(),
         "versions": versions,
     }
 

@@ -15,15 +15,13 @@ import argparse
 import contextlib
 import json
 import os
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 
-TOOLS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ROOT = os.path.dirname(TOOLS)
+from benches.steps import ROOT, peak_rss_mib, run_step
+
 DATA_KEYS = {
     "train_file": "train_data",
     "valid_file": "valid_data",
@@ -48,19 +46,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep", action="store_true", help="keep the generated and prepared files")
 
 
-def _step(argv: list[str]) -> dict:
-    """Run this module's ``_main`` in a subprocess; return its JSON (with its own peak RSS)."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]))
-    out = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), *argv],
-        env=env,
-        check=True,
-        stdout=subprocess.PIPE,
-        text=True,
-    ).stdout
-    return json.loads(out.strip().splitlines()[-1])
-
-
 def _size_mib(*paths: str) -> float:
     return round(sum(os.path.getsize(p) for p in paths) / 2**20, 1)
 
@@ -69,7 +54,7 @@ def _train(args: argparse.Namespace, prepared: str, run_dir: str) -> dict:
     sets = [f"data.{key}={os.path.join(prepared, name)}" for key, name in DATA_KEYS.items()]
     sets += ["data.time_unit=ms", "data.valid_num_ngs=4", "data.test_num_ngs=99",
              f"train.epochs={args.epochs}", *args.set]  # fmt: skip
-    step = _step(["train", args.yaml, run_dir, *sets])
+    step = run_step(__file__, ["train", args.yaml, run_dir, *sets])
     with open(os.path.join(run_dir, "results.json"), encoding="utf-8") as f:
         return {"yaml": args.yaml, **step, "results": json.load(f)}
 
@@ -79,8 +64,8 @@ def run(args: argparse.Namespace) -> dict:
     os.makedirs(work, exist_ok=True)
     raw, prepared = os.path.join(work, "raw"), os.path.join(work, "prepared")
     try:
-        gen = _step(["generate", args.dataset, raw, str(args.scale), str(args.seed)])
-        prep = _step(["prepare", args.dataset, raw, prepared, args.engine])
+        gen = run_step(__file__, ["generate", args.dataset, raw, str(args.scale), str(args.seed)])
+        prep = run_step(__file__, ["prepare", args.dataset, raw, prepared, args.engine])
         with open(os.path.join(prepared, "manifest.json"), encoding="utf-8") as f:
             manifest = json.load(f)
         result = {
@@ -102,10 +87,6 @@ def run(args: argparse.Namespace) -> dict:
                 shutil.rmtree(work, ignore_errors=True)
 
 
-def _peak_mib() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
 def _main(argv: list[str]) -> dict:
     start = time.perf_counter()
     if argv[0] == "generate":
@@ -123,10 +104,9 @@ def _main(argv: list[str]) -> dict:
             **{k: written[k] for k in ("rows", "users", "items")},
             "file_mib": _size_mib(written["big_matrix"], written["item_categories"]),
             "seconds": round(time.perf_counter() - start, 2),
-            "peak_rss_mib": _peak_mib(),
+            "peak_rss_mib": peak_rss_mib(),
         }
     if argv[0] == "train":
-        sys.path.insert(0, TOOLS)
         import run as run_tool  # tools/run.py (imports _bootstrap first: legacy Keras)
 
         _, yaml, run_dir, *sets = argv
@@ -135,13 +115,13 @@ def _main(argv: list[str]) -> dict:
             run_argv += ["--set", s]
         with contextlib.redirect_stdout(sys.stderr):  # stdout carries this step's JSON only
             run_tool.main(run_argv)
-        return {"seconds": round(time.perf_counter() - start, 2), "peak_rss_mib": _peak_mib()}
+        return {"seconds": round(time.perf_counter() - start, 2), "peak_rss_mib": peak_rss_mib()}
     _, dataset, raw, prepared, engine = argv
     from tf_lsrec.data.public import prepare_public
 
     files = [os.path.join(raw, "big_matrix.csv"), os.path.join(raw, "item_categories.csv")]
     prepare_public(dataset, files, prepared, engine=engine, progress=True)
-    return {"seconds": round(time.perf_counter() - start, 2), "peak_rss_mib": _peak_mib()}
+    return {"seconds": round(time.perf_counter() - start, 2), "peak_rss_mib": peak_rss_mib()}
 
 
 if __name__ == "__main__":
