@@ -54,7 +54,9 @@ def _train(args: argparse.Namespace, prepared: str, run_dir: str) -> dict:
     sets = [f"data.{key}={os.path.join(prepared, name)}" for key, name in DATA_KEYS.items()]
     sets += ["data.time_unit=ms", "data.valid_num_ngs=4", "data.test_num_ngs=99",
              f"train.epochs={args.epochs}", *args.set]  # fmt: skip
-    step = run_step(__file__, ["train", args.yaml, run_dir, *sets])
+    # a yaml path from the caller's directory, else from the repository (hparams/clsr.yaml)
+    yaml = args.yaml if os.path.isfile(args.yaml) else os.path.join(ROOT, args.yaml)
+    step = run_step(__file__, ["train", os.path.abspath(yaml), run_dir, *sets])
     with open(os.path.join(run_dir, "results.json"), encoding="utf-8") as f:
         return {"yaml": args.yaml, **step, "results": json.load(f)}
 
@@ -110,7 +112,7 @@ def _main(argv: list[str]) -> dict:
         import run as run_tool  # tools/run.py (imports _bootstrap first: legacy Keras)
 
         _, yaml, run_dir, *sets = argv
-        run_argv = ["--yaml", os.path.join(ROOT, yaml), "--run-dir", run_dir]
+        run_argv = ["--yaml", yaml, "--run-dir", run_dir]
         for s in sets:
             run_argv += ["--set", s]
         with contextlib.redirect_stdout(sys.stderr):  # stdout carries this step's JSON only
