@@ -8,7 +8,8 @@ separate processes, one after another), keeps each run's ``results.json`` under 
 ``--out/summary.md`` and ``--out/summary.json``. Runs made with ``info.full_ranking_metrics``
 (pass e.g. ``--set "info.full_ranking_metrics=[hit@10,ndcg@10,mrr]"``) add their catalogue
 ranking columns (``full_hit@10``, ...) after the sampled ones. Runs whose ``results.json`` already exists are
-reused, so an interrupted comparison resumes. ``--table-only`` aggregates existing results.
+reused, so an interrupted comparison resumes. ``--table-only`` aggregates existing results (also
+the committed ``docs/results/<table>/<model>-seed<n>.json``).
 
 Each run's ``results.json`` records its commit, library versions, data hashes and command
 (``provenance``); the summary records this command's own provenance and the commits of the runs
@@ -36,14 +37,23 @@ DEFAULT_METRICS = ("auc", "wauc", "group_auc", "mean_mrr", "ndcg@2", "ndcg@4", "
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--models", nargs="+", required=True, help="yaml names in hparams/")
+    p.add_argument("--models", nargs="+", default=[],
+                   help="yaml names in hparams/ (required unless --table-only)")  # fmt: skip
     p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
-    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                   help="override for every run (repeatable)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override for every run (repeatable)",
+    )
     p.add_argument("--out", required=True, help="directory for run outputs and the summary")
     p.add_argument("--metrics", nargs="+", default=list(DEFAULT_METRICS))
     p.add_argument("--table-only", action="store_true", help="only aggregate existing runs")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if not args.models and not args.table_only:
+        p.error("--models is required (unless --table-only)")
+    return args
 
 
 def run_one(model: str, seed: int, overrides: list[str], out: str) -> str:
@@ -51,23 +61,41 @@ def run_one(model: str, seed: int, overrides: list[str], out: str) -> str:
     result = os.path.join(run_dir, "results.json")
     if os.path.exists(result):
         return result
-    cmd = [sys.executable, os.path.join(ROOT, "tools", "run.py"), "--yaml",
-           os.path.join(ROOT, "hparams", f"{model}.yaml"), "--run-dir", run_dir,
-           "--set", f"train.seed={seed}"]
+    cmd = [
+        sys.executable,
+        os.path.join(ROOT, "tools", "run.py"),
+        "--yaml",
+        os.path.join(ROOT, "hparams", f"{model}.yaml"),
+        "--run-dir",
+        run_dir,
+        "--set",
+        f"train.seed={seed}",
+    ]
     for o in overrides:
         cmd += ["--set", o]
     os.makedirs(run_dir, exist_ok=True)
     with open(os.path.join(run_dir, "stdout.log"), "w") as log:
         proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT)
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}); see {run_dir}/stdout.log")
+        raise RuntimeError(
+            f"{' '.join(cmd)} failed (exit {proc.returncode}); see {run_dir}/stdout.log"
+        )
     return result
 
 
+def result_files(out: str) -> list[str]:
+    """The runs' JSON under ``out``: ``<run>/results.json`` as written here, or
+    ``<model>-seed<n>.json`` as committed under ``docs/results/`` (so a committed table can be
+    regenerated with ``--table-only --out docs/results/<table>``)."""
+    return sorted(glob.glob(os.path.join(out, "*", "results.json"))) + sorted(
+        glob.glob(os.path.join(out, "*-seed*.json"))
+    )
+
+
 def summarize(out: str, metrics: list[str]) -> tuple[str, dict]:
-    """Markdown table of mean ± std of the test metrics per model, from ``out/*/results.json``."""
+    """Markdown table of mean ± std of the test metrics per model, from :func:`result_files`."""
     by_model: dict[str, list[dict]] = {}
-    for path in sorted(glob.glob(os.path.join(out, "*", "results.json"))):
+    for path in result_files(out):
         with open(path) as f:
             r = json.load(f)
         by_model.setdefault(r["model"], []).append(r)
@@ -108,7 +136,7 @@ def run_commits(out: str) -> list[dict]:
     """Distinct ``{"commit", "dirty"}`` of the runs under ``out`` (``None`` for runs written
     before results.json recorded them)."""
     seen = []
-    for path in sorted(glob.glob(os.path.join(out, "*", "results.json"))):
+    for path in result_files(out):
         with open(path) as f:
             git = json.load(f).get("provenance", {}).get("git", {})
         state = {"commit": git.get("commit"), "dirty": git.get("dirty")}
@@ -131,8 +159,9 @@ def main(argv=None) -> None:
     from tf_lsrec.utils.provenance import run_provenance
 
     commits = run_commits(args.out)
-    code = ", ".join(f"{c['commit'] or 'unknown'}{' (dirty)' if c['dirty'] else ''}"
-                     for c in commits)
+    code = ", ".join(
+        f"{c['commit'] or 'unknown'}{' (dirty)' if c['dirty'] else ''}" for c in commits
+    )
     if len(commits) != 1 or commits[0]["commit"] is None or commits[0]["dirty"]:
         print(f"WARNING: the runs do not all come from one clean commit: {code}", file=sys.stderr)
     table = f"Runs from commit {code}.\n\n{table}"

@@ -59,3 +59,20 @@ def test_ranking_columns_follow_the_sampled_ones(tmp_path, monkeypatch):
     assert "| 0.7500 ± 0.0707 | 0.2000 ± 0.1414 | 0.1000 ± 0.0707 |" in table[4]
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["models"]["gru4rec"]["full_hit@10"]["values"] == [0.1, 0.3]
+
+
+def test_table_only_reads_the_committed_layout(tmp_path, monkeypatch):
+    """docs/results/<table>/<model>-seed<n>.json (results.json copied flat) gives the same table."""
+    compare = _compare_module(monkeypatch)
+    runs, flat = tmp_path / "runs", tmp_path / "flat"
+    flat.mkdir()
+    for seed, auc in ((1, 0.7), (2, 0.8)):
+        _fake_run(runs, f"gru4rec-seed{seed}", "a" * 40, False, auc)
+        (flat / f"gru4rec-seed{seed}.json").write_text(
+            (runs / f"gru4rec-seed{seed}" / "results.json").read_text()
+        )
+        (flat / f"gru4rec-seed{seed}.training_log.csv").write_text("epoch\n1\n")
+    for out in (runs, flat):
+        compare.main(["--out", str(out), "--table-only", "--metrics", "auc"])
+    assert (flat / "summary.md").read_text() == (runs / "summary.md").read_text()
+    assert json.loads((flat / "summary.json").read_text())["models"]["gru4rec"]["seeds"] == 2
