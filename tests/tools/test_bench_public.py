@@ -33,7 +33,7 @@ def test_generate_and_prepare(tmp_path):
     assert manifest["split"]["window"] == 12 * 3600 * 1000  # CLSR's 12 h, in ms
     assert manifest["test_num_ngs"] == 99 and manifest["lines"]["test"] % 100 == 0
     assert 0 < manifest["interactions"] < gen["rows"]  # de-duplication and effective views
-    assert prep["seconds"] > 0 and prep["peak_rss_mib"] > 0
+    assert isinstance(prep["seconds"], float) and prep["peak_rss_mib"] > 0  # times: bench only
     assert not os.path.exists(tmp_path / "raw") and not os.path.exists(tmp_path / "prepared")
 
 
