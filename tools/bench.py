@@ -47,6 +47,7 @@ def main(argv=None) -> int:
     # taken before the bench runs, so the commit is the code that ran even if HEAD moves meanwhile
     provenance = {"git": git_state(), "command": command(argv, "tools/bench.py")}
     try:
+        args.provenance = provenance  # for benches that also write their own --out file
         result = {"bench": args.bench, **modules[args.bench].run(args)}
         result.setdefault("provenance", provenance)
     except Exception as e:  # noqa: BLE001 - any failure of a bench is a failed run

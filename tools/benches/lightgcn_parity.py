@@ -27,7 +27,6 @@ import csv
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -75,13 +74,6 @@ json.dump(dict(fit_seconds=fit_s, own_eval=own, ours_topk_on_ms_eval=on_ours,
 '''
 
 
-def _git_commit() -> dict:
-    def git(*args):
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
-
-    return {"commit": git("rev-parse", "HEAD").strip(), "dirty": bool(git("status", "--porcelain"))}
-
-
 def _write_csv(path, rows, header):
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
@@ -98,8 +90,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict:
-    git = _git_commit()  # at the start: the code that runs
-
     import numpy as np
 
     from tf_lsrec.data.prepare import prepare_data
@@ -176,8 +166,7 @@ def run(args: argparse.Namespace) -> dict:
         "microsoft_data": {k2: ms[k2] for k2 in ("n_users", "n_items", "n_train",
                                                   "pairs_unknown_to_ms")},
         "tensorflow": {"microsoft": ms["tensorflow"]},
-        "git": git,
-        "command": "python tools/bench.py " + " ".join(sys.argv[1:]),
+        "provenance": getattr(args, "provenance", None),
     }  # fmt: skip
     import tensorflow as tf
 

@@ -147,22 +147,6 @@ def run_ours(args) -> dict:
     )
 
 
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "-C", ROOT, "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", ROOT, "status", "--porcelain", "tf_lsrec", "hparams"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        return out + ("-dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
 def _subset(args) -> None:
     """Write the ``--train-lines`` random subset of the training file (seeded) once."""
     if not args.train_lines:
@@ -227,7 +211,8 @@ def main(argv=None) -> None:
             ours = run_ours(args)
         f = _files(args)
         res = dict(
-            model="sum", commit=_git_commit(), epochs=args.epochs, seed=args.seed,
+            model="sum", provenance=getattr(args, "provenance", None),
+            epochs=args.epochs, seed=args.seed,
             train_file=f["train"], train_lines=_count(f["train"]),
             train_subset=dict(lines=args.train_lines, seed=args.subset_seed) if args.train_lines
             else None,

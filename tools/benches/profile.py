@@ -18,7 +18,7 @@ import glob
 import os
 import tempfile
 
-from benches.train import build_model, git_commit, set_threads
+from benches.train import build_model, set_threads
 
 
 def add_arguments(p) -> None:
@@ -110,5 +110,4 @@ def run(args) -> dict:
         "by_layer": layers,
         "top_kernels": [{"op": op, **share(ms)} for op, ms in top],
         "tensorflow": tf.__version__,
-        "git_commit": git_commit(),
     }

@@ -208,7 +208,6 @@ def run(args) -> dict:
 
     import numpy as np
 
-    from benches.train import git_commit
     from tf_lsrec.hparams import prepare_hparams
     from tf_lsrec.io.lookup import VocabLookup
     from tf_lsrec.io.pipeline import SequentialData
@@ -301,5 +300,4 @@ def run(args) -> dict:
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "cpu_count": os.cpu_count(),
         "tensorflow": tf.__version__,
-        "git_commit": git_commit(),
     }

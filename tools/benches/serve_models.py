@@ -110,10 +110,7 @@ def run_models(args, run_child=None) -> dict:
         except Exception as e:  # noqa: BLE001 - a model that fails is reported, the rest run
             failed[name] = f"{type(e).__name__}: {e}\n{err[-3000:]}"
             print(f"[serve --models] {name} FAILED: {e}", file=sys.stderr, flush=True)
-    from benches.train import git_commit
-
     return {
-        "git_commit": git_commit(),
         "models_requested": names,
         "table": table,
         "all_goals_met": bool(table) and not failed and all(r["goal_met"] for r in table),

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import subprocess
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -36,17 +35,6 @@ def _yaml(model: str) -> str:
     if os.path.exists(model):
         return model
     return os.path.join(ROOT, "hparams", f"{model}.yaml")
-
-
-def git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"], capture_output=True,
-                             text=True, check=True).stdout.strip()  # fmt: skip
-        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True).stdout.strip()  # fmt: skip
-        return out + ("-dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return None
 
 
 def peak_rss_mib() -> float:
@@ -193,7 +181,6 @@ def run(args) -> dict:
             "peak_rss_mib": peak_rss_mib(),
             "cpu_count": os.cpu_count(),
             "tensorflow": tf.__version__,
-            "git_commit": git_commit(),
         }
     )
     return result

@@ -245,7 +245,6 @@ def _ratios(ours: dict, ms: dict) -> dict:
 
 
 def run(args: argparse.Namespace) -> dict:
-    from benches.train import git_commit
 
     if not os.path.exists(args.ms_python):
         raise BenchError(f"--ms-python {args.ms_python} does not exist")
@@ -282,7 +281,7 @@ def run(args: argparse.Namespace) -> dict:
         "runs": runs,
         "our_overrides": [*QUICK_START, *args.set],
         "cpu_count": os.cpu_count(),
-        "git_commit": git_commit(),
+        "provenance": getattr(args, "provenance", None),
         "ms_python": args.ms_python,
     }
     if args.out:
