@@ -106,29 +106,61 @@ _declare(
     train_file=S(str, None, "8-column training file", nullable=True),
     valid_file=S(str, None, "8-column validation file", nullable=True),
     test_file=S(str, None, "8-column test file", nullable=True),
-    dataset=S(str, "ml-100k", "dataset prepared when the files above are not given",
-              choices="tf_lsrec.data.prepare:DATASET_CHOICES"),
-    data_dir=S(str, None, "where prepared files live (default: cache dir / dataset)", nullable=True),
+    dataset=S(
+        str,
+        "ml-100k",
+        "dataset prepared when the files above are not given",
+        choices="tf_lsrec.data.prepare:DATASET_CHOICES",
+    ),
+    data_dir=S(
+        str, None, "where prepared files live (default: cache dir / dataset)", nullable=True
+    ),
     valid_num_ngs=S(int, 4, "offline negatives per validation positive", check=_pos, expect="> 0"),
     test_num_ngs=S(int, 9, "offline negatives per test positive", check=_pos, expect="> 0"),
-    max_history=S(int, None, "truncate histories when preparing data (None = Microsoft: all)",
-                  nullable=True),
-    user_default=S(bool, False, "user vocab with `default_uid` -> 0 (CLSR) instead of the most "
-                   "frequent user at 0 (Microsoft)"),
-    synthetic_interactions=S(int, 100_000, "size of the synthetic dataset", check=_pos, expect="> 0"),
-    time_unit=S(str, "s", "unit of the raw timestamps: 's' seconds or 'ms' milliseconds",
-                choices=("s", "ms")),
-    time_unit_quirk=S(bool, False, "official CLSR code: second timestamps are divided by 86.4 "
-                      "(thousandths of a day) instead of 86400 (days); on for the CLSR yaml"),
-    shuffle_buffer=S(int, 0, "training shuffle buffer in lines; 0 = whole file (Microsoft)",
-                     check=_nonneg, expect=">= 0"),
-    length_bucketing=S(int, 0, "training batches per length-sorting window: the shuffled lines "
-                       "are sorted by history length within windows of this many batches and "
-                       "each batch is padded only to its longest history (rounded up to a fifth "
-                       "of max_seq_length); 0 = off (Microsoft: every batch padded to "
-                       "max_seq_length). Changes batch composition and the batch-norm "
-                       "statistics of models with BN over history positions; see "
-                       "docs/performance.md", check=_nonneg, expect=">= 0"),
+    max_history=S(
+        int, None, "truncate histories when preparing data (None = Microsoft: all)", nullable=True
+    ),
+    user_default=S(
+        bool,
+        False,
+        "user vocab with `default_uid` -> 0 (CLSR) instead of the most "
+        "frequent user at 0 (Microsoft)",
+    ),
+    synthetic_interactions=S(
+        int, 100_000, "size of the synthetic dataset", check=_pos, expect="> 0"
+    ),
+    time_unit=S(
+        str,
+        "s",
+        "unit of the raw timestamps: 's' seconds or 'ms' milliseconds",
+        choices=("s", "ms"),
+    ),
+    time_unit_quirk=S(
+        bool,
+        False,
+        "official CLSR code: second timestamps are divided by 86.4 "
+        "(thousandths of a day) instead of 86400 (days); on for the CLSR yaml",
+    ),
+    shuffle_buffer=S(
+        int,
+        0,
+        "training shuffle buffer in lines; 0 = whole file (Microsoft)",
+        check=_nonneg,
+        expect=">= 0",
+    ),
+    length_bucketing=S(
+        int,
+        0,
+        "training batches per length-sorting window: the shuffled lines "
+        "are sorted by history length within windows of this many batches and "
+        "each batch is padded only to its longest history (rounded up to a fifth "
+        "of max_seq_length); 0 = off (Microsoft: every batch padded to "
+        "max_seq_length). Changes batch composition and the batch-norm "
+        "statistics of models with BN over history positions; see "
+        "docs/performance.md",
+        check=_nonneg,
+        expect=">= 0",
+    ),
 )
 
 # ---------------------------------------------------------------- model
@@ -140,8 +172,9 @@ _declare(
     activation=S(list, ["relu", "relu"], "activation per MLP hidden layer (shared by all MLPs)"),
     user_dropout=S(bool, False, "apply `dropout` in MLPs"),
     dropout=S(list, [0.0, 0.0], "dropout rate per MLP hidden layer"),
-    embedding_dropout=S(float, 0.0, "dropout on looked-up embeddings (CLSR code)", check=_prob,
-                        expect="in [0, 1)"),
+    embedding_dropout=S(
+        float, 0.0, "dropout on looked-up embeddings (CLSR code)", check=_prob, expect="in [0, 1)"
+    ),
     item_embedding_dim=S(int, 32, check=_pos, expect="> 0"),
     cate_embedding_dim=S(int, 8, check=_pos, expect="> 0"),
     user_embedding_dim=S(int, 16, check=_pos, expect="> 0"),
@@ -166,28 +199,45 @@ _declare(
     loss=S(str, "softmax", choices="tf_lsrec.models.losses:LOSSES"),
     optimizer=S(str, "adam", choices="tf_lsrec.models.optimizers:OPTIMIZERS"),
     epochs=S(int, 10, check=_pos, expect="> 0"),
-    batch_size=S(int, 400, "instances per training batch; lines per evaluation batch",
-                 check=_pos, expect="> 0"),
+    batch_size=S(
+        int,
+        400,
+        "instances per training batch; lines per evaluation batch",
+        check=_pos,
+        expect="> 0",
+    ),
     eval_batch_size=S(int, None, "lines per evaluation batch (default batch_size)", nullable=True),
     EARLY_STOP=S(int, 100, "patience in epochs (0 = off)", check=_nonneg, expect=">= 0"),
     train_num_ngs=S(int, 4, "in-batch negatives per training instance", check=_pos, expect="> 0"),
     is_clip_norm=S(int, 0, "clip each gradient tensor to max_grad_norm"),
     max_grad_norm=S(float, 2.0, check=_pos, expect="> 0"),
     seed=S(int, 42, "seed for initialisers, shuffling and negatives", nullable=True),
-    deterministic=S(bool, False, "two runs with the same seed are bit-identical on CPU "
-                    "(TensorFlow op determinism: slower; some GPU ops refuse to run); needs seed"),
+    deterministic=S(
+        bool,
+        False,
+        "two runs with the same seed are bit-identical on CPU "
+        "(TensorFlow op determinism: slower; some GPU ops refuse to run); needs seed",
+    ),
     jit_compile=S(bool, False, "XLA-compile the train step"),
-    precision=S(str, "float32", "Keras dtype policy of the model's layers: float32 (exact), "
-                "mixed_bfloat16 (bf16 compute, float32 variables; AMX on CPU) or mixed_float16 "
-                "(GPU); see tf_lsrec.models.precision", choices=("float32", "mixed_bfloat16",
-                "mixed_float16")),  # fmt: skip
-    share_history=S((str, bool), "auto",
-                    "encode each line's history once for its 1+K training rows (and once per "
-                    "1+N evaluation group): auto = unless the history path has active dropout "
-                    "(which would share masks across a group), true = always, false = never",
-                    choices=("auto", True, False)),
-    distribute=S(str, "default", "tf.distribute strategy",
-                 choices="tf_lsrec.models.distribute:STRATEGIES"),
+    precision=S(
+        str,
+        "float32",
+        "Keras dtype policy of the model's layers: float32 (exact), "
+        "mixed_bfloat16 (bf16 compute, float32 variables; AMX on CPU) or mixed_float16 "
+        "(GPU); see tf_lsrec.models.precision",
+        choices=("float32", "mixed_bfloat16", "mixed_float16"),
+    ),  # fmt: skip
+    share_history=S(
+        (str, bool),
+        "auto",
+        "encode each line's history once for its 1+K training rows (and once per "
+        "1+N evaluation group): auto = unless the history path has active dropout "
+        "(which would share masks across a group), true = always, false = never",
+        choices=("auto", True, False),
+    ),
+    distribute=S(
+        str, "default", "tf.distribute strategy", choices="tf_lsrec.models.distribute:STRATEGIES"
+    ),
     eval_metric=S(str, "group_auc", "validation metric for early stopping (higher is better)"),
 )
 
@@ -196,31 +246,64 @@ _declare(
     "info",
     show_step=S(int, 100, check=_pos, expect="> 0"),
     save_model=S(bool, True),
-    checkpoint_steps=S(int, 0, "also checkpoint MODEL_DIR/last every N training steps, with the "
-                       "position in the epoch (0 = at epoch ends only)", check=_nonneg,
-                       expect=">= 0"),
+    checkpoint_steps=S(
+        int,
+        0,
+        "also checkpoint MODEL_DIR/last every N training steps, with the "
+        "position in the epoch (0 = at epoch ends only)",
+        check=_nonneg,
+        expect=">= 0",
+    ),
     metrics=S(list, ["auc", "logloss"]),
     pairwise_metrics=S(list, ["mean_mrr", "ndcg@2;4;6", "group_auc"]),
     weighted_metrics=S(list, [], "CLSR's per-user weighted metrics, e.g. ['wauc']"),
-    full_ranking_metrics=S(list, [], "ranking metrics of each positive line's target against "
-                           "the item catalogue, e.g. ['hit@10', 'ndcg@10', 'mrr'] (keys "
-                           "full_hit@10, ...; tf_lsrec.models.ranking_eval); [] = off"),
-    full_ranking_exclude_history=S(bool, True, "leave the line's history items out of the "
-                                   "ranking (the target itself always competes)"),
-    full_ranking_negatives=S(int, 0, "0 = rank against the whole catalogue; N > 0 = against N "
-                             "uniformly sampled catalogue negatives (CLSR's protocol: 99; keys "
-                             "neg99_hit@10, ...)", check=_nonneg, expect=">= 0"),
-    full_ranking_chunk_size=S(int, 4096, "(user, item) pairs scored per model call in the "
-                              "ranking evaluation (bounds its memory)", check=_pos, expect="> 0"),
-    write_tfevents=S(bool, True, "TensorBoard scalars in SUMMARIES_DIR (True as in Microsoft's "
-                     "yamls; nothing is written while SUMMARIES_DIR is unset)"),
-    tfevents_steps=S(int, 0, "also write the training loss parts to TensorBoard every N steps "
-                     "(0 = per epoch only)", check=_nonneg, expect=">= 0"),
+    full_ranking_metrics=S(
+        list,
+        [],
+        "ranking metrics of each positive line's target against "
+        "the item catalogue, e.g. ['hit@10', 'ndcg@10', 'mrr'] (keys "
+        "full_hit@10, ...; tf_lsrec.models.ranking_eval); [] = off",
+    ),
+    full_ranking_exclude_history=S(
+        bool,
+        True,
+        "leave the line's history items out of the ranking (the target itself always competes)",
+    ),
+    full_ranking_negatives=S(
+        int,
+        0,
+        "0 = rank against the whole catalogue; N > 0 = against N "
+        "uniformly sampled catalogue negatives (CLSR's protocol: 99; keys "
+        "neg99_hit@10, ...)",
+        check=_nonneg,
+        expect=">= 0",
+    ),
+    full_ranking_chunk_size=S(
+        int,
+        4096,
+        "(user, item) pairs scored per model call in the ranking evaluation (bounds its memory)",
+        check=_pos,
+        expect="> 0",
+    ),
+    write_tfevents=S(
+        bool,
+        True,
+        "TensorBoard scalars in SUMMARIES_DIR (True as in Microsoft's "
+        "yamls; nothing is written while SUMMARIES_DIR is unset)",
+    ),
+    tfevents_steps=S(
+        int,
+        0,
+        "also write the training loss parts to TensorBoard every N steps (0 = per epoch only)",
+        check=_nonneg,
+        expect=">= 0",
+    ),
     MODEL_DIR=S(str, None, "checkpoint directory", nullable=True),
     SUMMARIES_DIR=S(str, None, "TensorBoard directory", nullable=True),
     load_saved_model=S(str, None, nullable=True),
-    run_dir=S(str, None, "where tools/run.py writes results (default runs/<model>-<time>)",
-              nullable=True),
+    run_dir=S(
+        str, None, "where tools/run.py writes results (default runs/<model>-<time>)", nullable=True
+    ),
     name=S(str, None, "experiment name", nullable=True),
 )
 
@@ -237,8 +320,9 @@ IGNORED_KEYS: dict[str, str] = {
 }
 _declare(
     "data",
-    sample_rate=S(float, 1.0, "ignored (IGNORED_KEYS)", check=lambda x: 0 < x <= 1,
-                  expect="in (0, 1]"),
+    sample_rate=S(
+        float, 1.0, "ignored (IGNORED_KEYS)", check=lambda x: 0 < x <= 1, expect="in (0, 1]"
+    ),
 )
 _declare("model", T=S(int, 1, "ignored (IGNORED_KEYS)", check=_pos, expect="> 0"))
 _declare(
@@ -251,10 +335,17 @@ _declare("info", save_epoch=S(int, 1, "ignored (IGNORED_KEYS)", check=_pos, expe
 
 # Keys every model needs (Microsoft's check_nn_config); a model class adds its own in
 # `required_keys`.
-BASE_REQUIRED_KEYS = ("item_embedding_dim", "cate_embedding_dim", "max_seq_length", "loss",
-                      "method", "user_vocab", "item_vocab", "cate_vocab")
-DATA_PATH_KEYS = ("train_file", "valid_file", "test_file", "user_vocab", "item_vocab",
-                  "cate_vocab")
+BASE_REQUIRED_KEYS = (
+    "item_embedding_dim",
+    "cate_embedding_dim",
+    "max_seq_length",
+    "loss",
+    "method",
+    "user_vocab",
+    "item_vocab",
+    "cate_vocab",
+)
+DATA_PATH_KEYS = ("train_file", "valid_file", "test_file", "user_vocab", "item_vocab", "cate_vocab")
 # Modules (besides the model classes) that declare keys in a module-level `HPARAMS` dict.
 _KEY_MODULES = ("tf_lsrec.models.seq2seq",)
 
@@ -507,8 +598,10 @@ def prepare_hparams(
         )
     values["model_type"] = canonical_model_type(values["model_type"])
     if values["model_type"] not in MODELS:
-        raise HParamsError(f"{source}: `model_type` (section `model`): "
-                           + unknown_model_message(values["model_type"]))
+        raise HParamsError(
+            f"{source}: `model_type` (section `model`): "
+            + unknown_model_message(values["model_type"])
+        )
     hp = HParams(values, source)
     _check_consistency(hp, source)
     check_limits(hp, source, _S, HParamsError)

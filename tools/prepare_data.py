@@ -37,7 +37,9 @@ from tf_lsrec.hparams import default_value
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     # defaults: the `data` hyper-parameters' declared defaults (tf_lsrec/hparams.py)
-    p.add_argument("--dataset", choices=(*DATASETS, *PUBLIC_DATASETS), default=default_value("dataset"))
+    p.add_argument(
+        "--dataset", choices=(*DATASETS, *PUBLIC_DATASETS), default=default_value("dataset")
+    )
     p.add_argument(
         "--interactions",
         type=int,

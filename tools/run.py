@@ -36,15 +36,27 @@ import time
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--yaml", required=True, help="hyper-parameter file (data/model/train/info)")
-    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                   help="override a hyper-parameter (repeatable), e.g. --set train.epochs=2")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a hyper-parameter (repeatable), e.g. --set train.epochs=2",
+    )
     p.add_argument("--run-dir", help="output directory (default runs/<model>-<timestamp>)")
     p.add_argument("--export", metavar="DIR", help="also export a SavedModel to DIR/<model>/<n>/")
-    p.add_argument("--jit-compile", action=argparse.BooleanOptionalAction, default=None,
-                   help="with --export: XLA-compile the exported scoring (or not); default the "
-                        "model's own serving default (docs/serving.md, Latency)")
-    p.add_argument("--only-test", action="store_true",
-                   help="skip training; restore MODEL_DIR/best_model and evaluate the test file")
+    p.add_argument(
+        "--jit-compile",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="with --export: XLA-compile the exported scoring (or not); default the "
+        "model's own serving default (docs/serving.md, Latency)",
+    )
+    p.add_argument(
+        "--only-test",
+        action="store_true",
+        help="skip training; restore MODEL_DIR/best_model and evaluate the test file",
+    )
     return p.parse_args(argv)
 
 
@@ -55,9 +67,7 @@ def format_table(rows: dict[str, dict[str, float]]) -> str:
     head = f"{'split':<8}" + "".join(f"{m:>{width + 2}}" for m in metrics)
     lines = [head, "-" * len(head)]
     for split, r in rows.items():
-        cells = "".join(
-            f"{r[m]:>{width + 2}.4f}" if m in r else " " * (width + 2) for m in metrics
-        )
+        cells = "".join(f"{r[m]:>{width + 2}.4f}" if m in r else " " * (width + 2) for m in metrics)
         lines.append(f"{split:<8}{cells}")
     return "\n".join(lines)
 
@@ -103,8 +113,12 @@ def main(argv=None) -> dict:
     fit_seconds = 0.0
     if not args.only_test:
         t0 = time.time()
-        model.fit(paths.train_file, paths.valid_file, valid_num_ngs=hp.valid_num_ngs,
-                  eval_metric=hp.eval_metric)
+        model.fit(
+            paths.train_file,
+            paths.valid_file,
+            valid_num_ngs=hp.valid_num_ngs,
+            eval_metric=hp.eval_metric,
+        )
         fit_seconds = time.time() - t0
     ranking = None
     if hp.full_ranking_metrics:  # the catalogue from the prepared files (not in hp)
@@ -119,8 +133,11 @@ def main(argv=None) -> dict:
     test = model.run_eval(paths.test_file, hp.test_num_ngs)
     eval_seconds = time.time() - t0
     if hp.full_ranking_metrics:
-        ranking = {**model.trainer.last_ranking_info, "metrics": list(hp.full_ranking_metrics),
-                   "chunk_size": hp.full_ranking_chunk_size}
+        ranking = {
+            **model.trainer.last_ranking_info,
+            "metrics": list(hp.full_ranking_metrics),
+            "chunk_size": hp.full_ranking_chunk_size,
+        }
 
     results = {
         "model": hp.model_type,
@@ -136,12 +153,18 @@ def main(argv=None) -> dict:
         # sampled metrics (the file's negatives) and, with full_ranking_metrics, the catalogue
         # ranking (keys full_... / neg<N>_...) side by side in *_metrics; how it was ranked:
         "ranking_protocol": ranking,
-        "timings": {"prepare_seconds": prepare_seconds, "fit_seconds": fit_seconds,
-                    "eval_seconds": eval_seconds},
+        "timings": {
+            "prepare_seconds": prepare_seconds,
+            "fit_seconds": fit_seconds,
+            "eval_seconds": eval_seconds,
+        },
         "data": paths.as_hparams(),
         "hparams": hp.values(),
-        "versions": {"tf_lsrec": tf_lsrec.__version__, "tensorflow": tf.__version__,
-                     "python": platform.python_version()},
+        "versions": {
+            "tf_lsrec": tf_lsrec.__version__,
+            "tensorflow": tf.__version__,
+            "python": platform.python_version(),
+        },
         "provenance": run_provenance(paths.as_hparams(), argv, "tools/run.py"),
     }
     results_path = os.path.join(run_dir, "results.json")

@@ -109,11 +109,16 @@ def test_microsoft_quickstart_script_runs_with_changed_imports(quickstart_data):
     script = quickstart_data / "quickstart.py"
     script.write_text(textwrap.dedent(SCRIPT))
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    proc = subprocess.run([sys.executable, str(script), str(quickstart_data), str(yaml_file)],
-                          capture_output=True, text=True, env=env, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(quickstart_data), str(yaml_file)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")][-1]
-    results = json.loads(line[len("RESULT "):])
+    results = json.loads(line[len("RESULT ") :])
     expected_keys = ["auc", "logloss", "mean_mrr", "ndcg@2", "ndcg@4", "ndcg@6", "group_auc"]
     assert list(results["res_syn"]) == expected_keys
     assert list(results["res_best"]) == expected_keys

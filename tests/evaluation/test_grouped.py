@@ -1,6 +1,5 @@
 """Pairwise / group metrics against hand-computed values, with Microsoft's tie rule (§4.2)."""
 
-
 import numpy as np
 import pytest
 
@@ -211,7 +210,10 @@ def test_group_metrics_equal_rank_based_metrics_on_random_groups_with_ties():
     ranks = 1 + (neg >= pos).sum(axis=1)
     by_hand = {
         "mean_mrr": np.mean(1.0 / ranks),
-        **{f"ndcg@{k}": np.mean(np.where(ranks <= k, 1 / np.log2(ranks + 1), 0)) for k in (1, 3, 10)},
+        **{
+            f"ndcg@{k}": np.mean(np.where(ranks <= k, 1 / np.log2(ranks + 1), 0))
+            for k in (1, 3, 10)
+        },
         **{f"hit@{k}": np.mean(ranks <= k) for k in (1, 3)},
         "group_auc": np.mean(((neg < pos).sum(1) + 0.5 * (neg == pos).sum(1)) / 9),
     }

@@ -8,9 +8,7 @@ from tf_lsrec.data.graph import InteractionGraph
 from tf_lsrec.io.graph_sampler import BPRSampler, bpr_rows
 
 # 4 users (user 3 has no edge), items 0..6 (0 = default item, never drawn)
-GRAPH = InteractionGraph.from_pairs(
-    [0, 0, 0, 1, 2, 2], [1, 3, 6, 6, 2, 5], n_users=4, n_items=7
-)
+GRAPH = InteractionGraph.from_pairs([0, 0, 0, 1, 2, 2], [1, 3, 6, 6, 2, 5], n_users=4, n_items=7)
 
 
 def _draw(batch_size, n):

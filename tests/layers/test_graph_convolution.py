@@ -22,8 +22,7 @@ def _softmax(s, axis=-1):
 def test_shapes_and_config(run_layer_test):
     run_layer_test(
         InterestFusion,
-        {"att_fcn_layer_sizes": [8, 4], "activations": ["relu", "relu"], "use_bn": True,
-         "seed": 4},
+        {"att_fcn_layer_sizes": [8, 4], "activations": ["relu", "relu"], "use_bn": True, "seed": 4},
         (NODES, MASK, ADJACENCY),
         ((B, L, D), (B, L)),
         call_kwargs={"training": False},

@@ -29,8 +29,12 @@ def _layer(**kwargs):
 def test_shapes_and_config(run_layer_test):
     run_layer_test(
         InterestGraphPooling,
-        {"pool_length": P, "att_fcn_layer_sizes": [8, 4], "activations": ["relu", "relu"],
-         "use_bn": True},
+        {
+            "pool_length": P,
+            "att_fcn_layer_sizes": [8, 4],
+            "activations": ["relu", "relu"],
+            "use_bn": True,
+        },
         ARGS,
         ((B, P, D), (B, P), (B, D), (B, L)),
         call_kwargs={"training": False},
@@ -87,7 +91,9 @@ def test_the_target_changes_the_pooled_result():
     targets = np.random.default_rng(1).normal(size=(n, Q)).astype(np.float32) * 3
     rows = [np.repeat(x[1:], n, axis=0) for x in (FUSED, MASK, CLUSTER)]
     pooled, pooled_mask, _, _ = layer(targets, *rows)
-    kept = {(p * m[:, None]).round(5).tobytes() for p, m in zip(pooled.numpy(), pooled_mask.numpy())}
+    kept = {
+        (p * m[:, None]).round(5).tobytes() for p, m in zip(pooled.numpy(), pooled_mask.numpy())
+    }
     assert len(kept) > 1
 
 

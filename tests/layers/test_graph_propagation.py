@@ -64,5 +64,9 @@ def test_equals_coo_sparse_matmul_with_gradients():
         want = (e + one + tf.sparse.sparse_dense_matmul(a, one)) / 3
         got_loss, want_loss = tf.reduce_sum(got**2), tf.reduce_sum(want**2)
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(tape.gradient(got_loss, e).numpy(),
-                               tape.gradient(want_loss, e).numpy(), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        tape.gradient(got_loss, e).numpy(),
+        tape.gradient(want_loss, e).numpy(),
+        rtol=1e-5,
+        atol=1e-7,
+    )

@@ -126,8 +126,7 @@ def test_final_state_from_projection_matches_call(cell):
         other = np.where(MASK > 0, 1.0 - x[..., -1], 0.0).astype(np.float32)
         _, expected_other = enc(np.concatenate([features, other[..., None]], -1), MASK)
         got_other = enc.final_state_from_projection(projected, MASK, tf.constant(other))
-        np.testing.assert_allclose(got_other.numpy(), expected_other.numpy(), rtol=1e-5,
-                                   atol=1e-6)
+        np.testing.assert_allclose(got_other.numpy(), expected_other.numpy(), rtol=1e-5, atol=1e-6)
         assert not np.allclose(got_other.numpy()[:3], got.numpy()[:3])
 
 

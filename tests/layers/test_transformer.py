@@ -27,8 +27,9 @@ def test_shape_and_config_round_trip():
     assert clone.get_config() == block.get_config()
     clone(tf.constant(X), tf.constant(MASK))
     clone.set_weights(block.get_weights())
-    np.testing.assert_allclose(clone(tf.constant(X), tf.constant(MASK)).numpy(), out.numpy(),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        clone(tf.constant(X), tf.constant(MASK)).numpy(), out.numpy(), rtol=1e-6
+    )
 
 
 def test_step_reads_only_earlier_real_steps_and_padding_is_zero():
@@ -96,6 +97,8 @@ def test_block_values_match_numpy_by_hand():
     ffn = np.maximum(a @ w["ffn_in/kernel"] + w["ffn_in/bias"], 0) @ w["ffn_out/kernel"]
     expected = (a + ffn + w["ffn_out/bias"]) * MASK[..., None]
     np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-5)
+
+
 def test_bidirectional_key_mask_by_hand():
     m = key_mask(tf.constant([[1.0, 1.0, 0.0]]), causal=False).numpy()[0]
     np.testing.assert_array_equal(m, np.array([[1, 1, 0]] * 3, bool))

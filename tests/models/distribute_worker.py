@@ -86,8 +86,15 @@ def main(workdir, model_type):
         out["odd_batch_error"] = str(e)
 
     # training end to end, with batch norm and the seq2seq auxiliary loss (per-replica counters)
-    hp = hparams(paths, model_type, distribute="mirrored", epochs=3, enable_BN=True,
-                 seq2seq_loss_weight=0.05, run_dir=os.path.join(workdir, "run"))
+    hp = hparams(
+        paths,
+        model_type,
+        distribute="mirrored",
+        epochs=3,
+        enable_BN=True,
+        seq2seq_loss_weight=0.05,
+        run_dir=os.path.join(workdir, "run"),
+    )
     with strategy.scope():
         model = cls(hp)
     model.fit(hp.train_file, hp.valid_file, valid_num_ngs=4)

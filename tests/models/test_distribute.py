@@ -30,9 +30,7 @@ def _run_worker(tmp_path, model_type):
     return json.loads(lines[-1][len("RESULT ") :])
 
 
-@pytest.mark.parametrize(
-    "model_type", ["gru4rec", pytest.param("sli_rec", marks=pytest.mark.slow)]
-)
+@pytest.mark.parametrize("model_type", ["gru4rec", pytest.param("sli_rec", marks=pytest.mark.slow)])
 def test_mirrored_training_matches_single_device_and_learns(tmp_path, model_type):
     out = _run_worker(tmp_path, model_type)
     assert out["replicas"] == 2

@@ -35,7 +35,9 @@ def _model(case, **extra):
     # no dropout (two passes would draw different masks) and no batch norm: its batch
     # statistics pool the padded positions too (Microsoft's behaviour), so they depend on the
     # width in training
-    return build_model(model_type, {**_no_history_dropout(model_type, overrides), "enable_BN": False})
+    return build_model(
+        model_type, {**_no_history_dropout(model_type, overrides), "enable_BN": False}
+    )
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,7 @@ LABELS = np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]], np.float32)
 
 
 def test_weighted_softmax_by_hand():
-    per_group = [
-        -np.log(np.exp(row[0]) / np.exp(row).sum()) for row in LOGITS.astype(np.float64)
-    ]
+    per_group = [-np.log(np.exp(row[0]) / np.exp(row).sum()) for row in LOGITS.astype(np.float64)]
     got = weighted_group_loss("softmax", LABELS, LOGITS, tf.constant([1.0, 0.0]))
     np.testing.assert_allclose(got.numpy(), per_group[0], rtol=1e-6)
     got = weighted_group_loss("softmax", LABELS, LOGITS, tf.constant([1.0, 3.0]))

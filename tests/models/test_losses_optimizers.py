@@ -33,8 +33,12 @@ def _loss(loss):
 
 
 def test_sigmoid_cross_entropy_by_hand():
-    terms = [-math.log(_sigmoid(2.0)), -math.log(1 - _sigmoid(-1.0)), math.log(2.0),
-             20.0 + math.log(1 + math.exp(-20.0))]  # -log(1 - sigmoid(20)) = 20 + log(1+e^-20)
+    terms = [
+        -math.log(_sigmoid(2.0)),
+        -math.log(1 - _sigmoid(-1.0)),
+        math.log(2.0),
+        20.0 + math.log(1 + math.exp(-20.0)),
+    ]  # -log(1 - sigmoid(20)) = 20 + log(1+e^-20)
     assert _loss(SigmoidCrossEntropy()) == pytest.approx(sum(terms) / 4, rel=1e-6)
 
 

@@ -113,7 +113,9 @@ def test_position_targets_are_the_next_items_by_hand(make_hparams):
 def _probe_gradient(model, batch, item: int) -> float:
     """|d loss / d probe| where ``probe`` is added to the *candidate* embedding of ``item``
     (the scored target side only, not the history input)."""
-    probe = tf.Variable(tf.zeros([model.hparams.item_embedding_dim + model.hparams.cate_embedding_dim]))
+    probe = tf.Variable(
+        tf.zeros([model.hparams.item_embedding_dim + model.hparams.cate_embedding_dim])
+    )
     embed_targets = model.embed_targets
 
     def probed(items, cates, training):

@@ -39,6 +39,4 @@ def test_padding_content_does_not_change_the_score(make_hparams):
 def test_mlp_scoring_uses_the_framework_head(make_hparams):
     model = SASRecModel(make_hparams("sasrec", sasrec_scoring="mlp"))
     out = model.forward(_batch(model.hparams.max_seq_length))
-    np.testing.assert_allclose(
-        out["logits"].numpy(), model.head(out["output"]).numpy(), rtol=1e-6
-    )
+    np.testing.assert_allclose(out["logits"].numpy(), model.head(out["output"]).numpy(), rtol=1e-6)

@@ -53,8 +53,12 @@ def test_fusion_weight_in_unit_interval_and_gradients_reach_both_interests(make_
         loss = tf.reduce_sum(out["logits"])
     alpha = out["alpha"].numpy()
     assert np.all((alpha > 0) & (alpha < 1))
-    grads = dict(zip([v.name for v in model.trainable_variables],
-                     tape.gradient(loss, model.trainable_variables)))
+    grads = dict(
+        zip(
+            [v.name for v in model.trainable_variables],
+            tape.gradient(loss, model.trainable_variables),
+        )
+    )
     long_grads = [g for n, g in grads.items() if "long_term_attention" in n]
     short_grads = [g for n, g in grads.items() if "short_term_rnn" in n]
     assert long_grads and short_grads
@@ -63,8 +67,10 @@ def test_fusion_weight_in_unit_interval_and_gradients_reach_both_interests(make_
 
 
 def test_fusion_time_feature_reads_last_column_or_last_event():
-    batch = {"time_to_now": tf.constant([[1.0, 2.0, 0.0, 0.0], [5.0, 6.0, 7.0, 8.0]]),
-             "mask": tf.constant([[1.0, 1.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0]])}
+    batch = {
+        "time_to_now": tf.constant([[1.0, 2.0, 0.0, 0.0], [5.0, 6.0, 7.0, 8.0]]),
+        "mask": tf.constant([[1.0, 1.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0]]),
+    }
     # Reference quirk: the last slot, i.e. padding (0.0) for the short history.
     assert last_time_to_now(batch, "last_column").numpy().ravel().tolist() == [0.0, 8.0]
     assert last_time_to_now(batch, "last_event").numpy().ravel().tolist() == [2.0, 8.0]

@@ -259,8 +259,10 @@ def test_long_term_encoder_values_by_hand(make_hparams):
         np.testing.assert_allclose(out["session_vectors"].numpy()[:, slot], h, rtol=1e-5,
                                    atol=1e-6)  # fmt: skip
 
-    for layer, keys, key in ((model.session_pooling, "session_vectors", "u_l"),
-                             (model.evolution_pooling, "session_states", "u_l_evolved")):
+    for layer, keys, key in (
+        (model.session_pooling, "session_vectors", "u_l"),
+        (model.evolution_pooling, "session_states", "u_l_evolved"),
+    ):
         h = out[keys].numpy()[:, :2]  # the two real slots; padding slots get weight 0
         scores = np.einsum("bsd,dq,bq->bs", h, layer.kernel.numpy(), target)
         expected = np.einsum("bs,bsd->bd", _softmax(scores), h)

@@ -34,5 +34,6 @@ def test_pooled_sequence_output_layout_and_readout(make_hparams):
     history = model.encode_history(batch, emb, False)
     fused = history["fused"].numpy()
     # row 0 keeps its 3 steps: the readout is their γ-weighted sum
-    np.testing.assert_allclose(readout[0], (scores[0, :3, None] * fused[0, :3]).sum(0),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        readout[0], (scores[0, :3, None] * fused[0, :3]).sum(0), rtol=1e-5, atol=1e-6
+    )

@@ -63,7 +63,10 @@ def test_models_list_runs_one_child_per_model_with_forwarded_options(bench):
         return 0, json.dumps(_child_result(model, 3.0 if model == "gru4rec" else 9.0)), ""
 
     out = serve_models.run_models(args, run_child=fake)
-    assert [os.path.basename(c[c.index("--yaml") + 1]) for c in seen] == ["gru4rec.yaml", "clsr.yaml"]
+    assert [os.path.basename(c[c.index("--yaml") + 1]) for c in seen] == [
+        "gru4rec.yaml",
+        "clsr.yaml",
+    ]
     for cmd in seen:
         assert cmd[0] == sys.executable and "--models" not in cmd and "--no-jit-compile" in cmd
         assert cmd[cmd.index("--requests") + 1] == "40"

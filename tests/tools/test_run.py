@@ -58,7 +58,9 @@ def test_deterministic_runs_are_bit_identical_and_record_their_provenance(tmp_pa
     assert {"auc", "group_auc", "full_hit@10", "full_mrr"} <= set(a["test_metrics"])
     assert 0 < a["test_metrics"]["full_mrr"] <= a["test_metrics"]["full_hit@10"] + 1 / 10
     assert a["ranking_protocol"]["protocol"] == "full catalogue, history excluded"
-    assert a["ranking_protocol"]["users_ranked"] > 0 and a["ranking_protocol"]["catalogue_size"] > 10
+    assert (
+        a["ranking_protocol"]["users_ranked"] > 0 and a["ranking_protocol"]["catalogue_size"] > 10
+    )
     assert _losses(runs[0]) == _losses(runs[1]) and len(_losses(runs[0])) == 1
     ckpts = [tf.train.load_checkpoint(str(r / "model" / "best_model")) for r in runs]
     names = sorted(ckpts[0].get_variable_to_shape_map())

@@ -145,4 +145,3 @@ class VocabLookup(IndexLookups, tf.Module):
         if isinstance(ids, tf.RaggedTensor):
             return tf.ragged.map_flat_values(table.lookup, ids)
         return table.lookup(tf.convert_to_tensor(ids, tf.string))
-

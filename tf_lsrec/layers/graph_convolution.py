@@ -95,8 +95,9 @@ class InterestFusion(keras.layers.Layer):
             raise ValueError(f"{self.name}: nodes need a static last dimension, got {input_shape}")
         # Width D: the reference hard-codes 40, which is D only for its 32 + 8 embeddings; the
         # residual E X W + X needs D.
-        init = fresh_initializer(keras.initializers.GlorotUniform(seed=self.seed),
-                                 f"{self.name}/convolution")
+        init = fresh_initializer(
+            keras.initializers.GlorotUniform(seed=self.seed), f"{self.name}/convolution"
+        )
         self.convolution = keras.layers.Dense(
             int(dim), use_bias=False, kernel_initializer=init, name=f"{self.name}_convolution"
         )

@@ -62,8 +62,9 @@ class InterestGraph(keras.layers.Layer):
         dim = tf.TensorShape(input_shape)[-1]
         if dim is None:
             raise ValueError(f"{self.name}: nodes need a static last dimension, got {input_shape}")
-        init = fresh_initializer(keras.initializers.GlorotUniform(seed=self.seed),
-                                 f"{self.name}/metric_weight")
+        init = fresh_initializer(
+            keras.initializers.GlorotUniform(seed=self.seed), f"{self.name}/metric_weight"
+        )
         self.metric_weight = self.add_weight(
             name="metric_weight", shape=(1, int(dim)), initializer=init, trainable=True
         )

@@ -57,8 +57,14 @@ class CausalSelfAttentionBlock(keras.layers.Layer):
     Call args: ``inputs [B, L, D]``, ``mask [B, L]`` (1 real / 0 padding), ``training``.
     """
 
-    def __init__(self, num_heads: int = 1, dropout_rate: float = 0.2, seed: int | None = None,
-                 causal: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        num_heads: int = 1,
+        dropout_rate: float = 0.2,
+        seed: int | None = None,
+        causal: bool = True,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.causal = bool(causal)
         self.num_heads = int(num_heads)
@@ -70,8 +76,9 @@ class CausalSelfAttentionBlock(keras.layers.Layer):
             raise ValueError(f"{self.name}: dropout_rate = {dropout_rate}; expected in [0, 1)")
 
     def _init(self, name: str):
-        return fresh_initializer(keras.initializers.GlorotUniform(seed=self.seed),
-                                 f"{self.name}/{name}")
+        return fresh_initializer(
+            keras.initializers.GlorotUniform(seed=self.seed), f"{self.name}/{name}"
+        )
 
     def build(self, input_shape: Any) -> None:
         dim = int(tf.TensorShape(input_shape)[-1])
@@ -81,14 +88,19 @@ class CausalSelfAttentionBlock(keras.layers.Layer):
             )
         self.attention_norm = keras.layers.LayerNormalization(epsilon=LN_EPSILON, name="ln_att")
         self.attention = keras.layers.MultiHeadAttention(
-            self.num_heads, dim // self.num_heads, dropout=self.dropout_rate,
-            kernel_initializer=self._init("attention"), name="attention",
+            self.num_heads,
+            dim // self.num_heads,
+            dropout=self.dropout_rate,
+            kernel_initializer=self._init("attention"),
+            name="attention",
         )
         self.ffn_norm = keras.layers.LayerNormalization(epsilon=LN_EPSILON, name="ln_ffn")
-        self.ffn_in = keras.layers.Dense(dim, activation="relu",
-                                         kernel_initializer=self._init("ffn_in"), name="ffn_in")
-        self.ffn_out = keras.layers.Dense(dim, kernel_initializer=self._init("ffn_out"),
-                                          name="ffn_out")
+        self.ffn_in = keras.layers.Dense(
+            dim, activation="relu", kernel_initializer=self._init("ffn_in"), name="ffn_in"
+        )
+        self.ffn_out = keras.layers.Dense(
+            dim, kernel_initializer=self._init("ffn_out"), name="ffn_out"
+        )
         self.dropout = keras.layers.Dropout(self.dropout_rate)
         shape = tf.TensorShape(input_shape)
         self.attention_norm.build(shape)
@@ -113,5 +125,10 @@ class CausalSelfAttentionBlock(keras.layers.Layer):
         return None
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "num_heads": self.num_heads,
-                "dropout_rate": self.dropout_rate, "seed": self.seed, "causal": self.causal}
+        return {
+            **super().get_config(),
+            "num_heads": self.num_heads,
+            "dropout_rate": self.dropout_rate,
+            "seed": self.seed,
+            "causal": self.causal,
+        }

@@ -56,8 +56,14 @@ class SequentialModel(tfrs.Model):
     # graph was measured faster on CPU and scores equal to the plain one (docs/serving.md).
     serving_jit_compile: bool = False
 
-    def __init__(self, hparams, iterator_creator=None, seed: int | None = None,
-                 data: SequentialData | None = None, graph=None):
+    def __init__(
+        self,
+        hparams,
+        iterator_creator=None,
+        seed: int | None = None,
+        data: SequentialData | None = None,
+        graph=None,
+    ):
         super().__init__(name=hparams.model_type)
         self.hparams = hparams
         self.seed = hparams.seed if seed is None else seed
@@ -90,7 +96,8 @@ class SequentialModel(tfrs.Model):
         self.seq2seq = Seq2SeqSelfSupervision.for_model(self, hparams)
         self._seq2seq_objective = (
             Seq2SeqObjective(self.seq2seq, hparams.seq2seq_loss_weight)
-            if self.seq2seq is not None else None
+            if self.seq2seq is not None
+            else None
         )
         self.train_log = None
         self.eval_history: list[tuple[int, dict[str, float]]] = []
@@ -118,8 +125,9 @@ class SequentialModel(tfrs.Model):
         # One initializer instance per table: a seeded Keras 2 initializer returns the same
         # values on every call, so shared instances would start same-shaped tables identical.
         init = fresh_initializer(self.initializer, f"{name}_embedding")
-        return keras.layers.Embedding(rows, dim, embeddings_initializer=init,
-                                      name=f"{name}_embedding")
+        return keras.layers.Embedding(
+            rows, dim, embeddings_initializer=init, name=f"{name}_embedding"
+        )
 
     def mlp(self, layer_sizes, output_units: int | None = 1, name: str | None = None) -> MLP:
         """An ``fcn_net`` MLP configured from the shared activation / dropout / BN settings."""
@@ -150,8 +158,11 @@ class SequentialModel(tfrs.Model):
 
     def embedding_tables(self) -> list[tf.Variable]:
         """Variables excluded from the layer L2 term (regularised per touched row instead)."""
-        return [self.user_embedding.embeddings, self.item_embedding.embeddings,
-                self.cate_embedding.embeddings]
+        return [
+            self.user_embedding.embeddings,
+            self.item_embedding.embeddings,
+            self.cate_embedding.embeddings,
+        ]
 
     # ------------------------------------------------------------------ forward pass
     def embed(self, batch: dict[str, tf.Tensor], training: bool) -> dict[str, tf.Tensor]:
@@ -305,9 +316,7 @@ class SequentialModel(tfrs.Model):
         def repeat(t):
             return tf.repeat(t, g, axis=0)
 
-        return {
-            k: v if k in keep else tf.nest.map_structure(repeat, v) for k, v in tensors.items()
-        }
+        return {k: v if k in keep else tf.nest.map_structure(repeat, v) for k, v in tensors.items()}
 
     def training_lines(self, batch, purpose: str) -> dict[str, tf.Tensor]:
         """One row per training line of a batch in the training layout (groups of
@@ -371,8 +380,9 @@ class SequentialModel(tfrs.Model):
         ``embed_targets`` / ``retrieval_query`` with the same values."""
         return self
 
-    def score_user_targets(self, user_batch: dict[str, tf.Tensor], items: tf.Tensor,
-                           cates: tf.Tensor) -> tf.Tensor:
+    def score_user_targets(
+        self, user_batch: dict[str, tf.Tensor], items: tf.Tensor, cates: tf.Tensor
+    ) -> tf.Tensor:
         """Scores ``[C]`` of targets ``items``/``cates`` ``[C]`` for one user (inference mode).
 
         ``user_batch`` holds one row (``[1, ...]`` features; its ``items``/``cates`` are
@@ -394,12 +404,16 @@ class SequentialModel(tfrs.Model):
     def embedding_regularization_rows(self, batch) -> list[tf.Tensor]:
         """Embedding rows penalised by the embedding L2/L1 terms: each distinct item/category
         row touched by the batch, once (docs/reference.md §3.3)."""
-        items = tf.unique(tf.concat([tf.reshape(batch["item_history"], [-1]),
-                                     batch["items"]], 0))[0]
-        cates = tf.unique(tf.concat([tf.reshape(batch["item_cate_history"], [-1]),
-                                     batch["cates"]], 0))[0]
-        return [tf.gather(self.item_embedding.embeddings, items),
-                tf.gather(self.cate_embedding.embeddings, cates)]
+        items = tf.unique(tf.concat([tf.reshape(batch["item_history"], [-1]), batch["items"]], 0))[
+            0
+        ]
+        cates = tf.unique(
+            tf.concat([tf.reshape(batch["item_cate_history"], [-1]), batch["cates"]], 0)
+        )[0]
+        return [
+            tf.gather(self.item_embedding.embeddings, items),
+            tf.gather(self.cate_embedding.embeddings, cates),
+        ]
 
     def layer_variables(self) -> list[tf.Variable]:
         """Every trainable variable that is not an embedding table (biases and BN included)."""
@@ -438,8 +452,9 @@ class SequentialModel(tfrs.Model):
         :meth:`forward`; the parts do not depend on them)."""
         outputs = self.forward(batch, training=training, group_size=group_size, checked=checked)
         parts = {
-            "data_loss": self.task(labels=batch["labels"], predictions=outputs["logits"],
-                                   training=training),
+            "data_loss": self.task(
+                labels=batch["labels"], predictions=outputs["logits"], training=training
+            ),
             "regular_loss": self.regularization_loss(batch),
         }
         parts.update(self.extra_losses(batch, outputs, training))
@@ -500,9 +515,7 @@ class SequentialModel(tfrs.Model):
             parts = self.compute_loss_parts(batch, training=True, group_size=g)
         variables = self.trainable_variables
         grads = tape.gradient(parts["total_loss"], variables)
-        self.optimizer.apply_gradients(
-            [(g, v) for g, v in zip(grads, variables) if g is not None]
-        )
+        self.optimizer.apply_gradients([(g, v) for g, v in zip(grads, variables) if g is not None])
         tracker = self._keras_loss_tracker()
         tracker.update_state(parts["total_loss"])
         return {"loss": tracker.result(), **parts}
@@ -559,8 +572,15 @@ class SequentialModel(tfrs.Model):
             self._trainer = Trainer(self)
         return self._trainer
 
-    def fit(self, train_file=None, valid_file=None, valid_num_ngs: int | None = None,
-            eval_metric: str | None = None, *args, **kwargs):
+    def fit(
+        self,
+        train_file=None,
+        valid_file=None,
+        valid_num_ngs: int | None = None,
+        eval_metric: str | None = None,
+        *args,
+        **kwargs,
+    ):
         """Microsoft's ``fit(train_file, valid_file, valid_num_ngs, eval_metric)``: train with
         validation each epoch and early stopping (docs/reference.md §3.10); see ``Trainer.fit``.
 
@@ -596,8 +616,9 @@ class SequentialModel(tfrs.Model):
         )
         return self
 
-    def run_eval(self, filename, num_ngs: int, full_ranking: bool | None = None
-                 ) -> dict[str, float]:
+    def run_eval(
+        self, filename, num_ngs: int, full_ranking: bool | None = None
+    ) -> dict[str, float]:
         """Metrics on a file of groups (1 positive + ``num_ngs`` negatives), docs/reference.md §3.11.
 
         Returns pointwise metrics (``metrics``), group metrics (``pairwise_metrics``) and
@@ -706,4 +727,3 @@ def groups_share_history(batch: dict[str, tf.Tensor], group_size: int) -> tf.Ten
 def _without_targets(features: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
     """``features`` without the target item's entries (batch keys and embedding keys)."""
     return {k: v for k, v in features.items() if k not in _TARGET_KEYS}
-

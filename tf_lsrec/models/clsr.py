@@ -362,6 +362,8 @@ class CLSRModel(SequentialModel):
         with atomic_path(outfile) as tmp, open(tmp, "w", encoding="utf-8") as f:
             f.write("user\titem\tlabel\tscore\talpha\n")
             for user, item, label, score, alpha in rows:
-                f.write(f"{user.decode()}\t{item.decode()}\t{int(label)}\t{float(score)!r}\t"
-                        f"{float(alpha)!r}\n")
+                f.write(
+                    f"{user.decode()}\t{item.decode()}\t{int(label)}\t{float(score)!r}\t"
+                    f"{float(alpha)!r}\n"
+                )
         return len(alphas)

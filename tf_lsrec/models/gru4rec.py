@@ -1,5 +1,7 @@
 """GRU4Rec as in Microsoft Recommenders' ``GRUModel`` (docs/reference.md §5.4).
 
+Forward pass::
+
     h = final state of a TF1 GRU over [item_j ; cate_j] (length ℓ)   [B, H]
     output [h ; e_t]                                                 [B, H+Di+Dc]
 """

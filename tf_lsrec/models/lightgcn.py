@@ -250,9 +250,16 @@ class LightGCNModel(SequentialModel):
             scores[rows[keep], item_edges[keep]] = -np.inf
         return scores
 
-    def recommend_k_items(self, test, top_k: int | None = None, sort_top_k: bool = True,
-                          remove_seen: bool = True, col_user: str = "userID",
-                          col_item: str = "itemID", col_prediction: str = "prediction"):
+    def recommend_k_items(
+        self,
+        test,
+        top_k: int | None = None,
+        sort_top_k: bool = True,
+        remove_seen: bool = True,
+        col_user: str = "userID",
+        col_item: str = "itemID",
+        col_prediction: str = "prediction",
+    ):
         """Microsoft's ``recommend_k_items``: the top ``top_k`` (default ``hparams.top_k``)
         items of every user of ``test`` (a DataFrame with ``col_user``, a list of raw user
         ids, or an 8-column file) by ``<U[u], I[i]>``, without the user's training items when

@@ -98,8 +98,10 @@ class CatalogueIndex:
         items = np.asarray(items, np.int32).reshape(-1)
         cates = np.asarray(cates, np.int32).reshape(-1)
         if items.shape != cates.shape or items.size == 0:
-            raise ValueError(f"catalogue: {items.size} items and {cates.size} categories; "
-                             "expected the same positive number")
+            raise ValueError(
+                f"catalogue: {items.size} items and {cates.size} categories; "
+                "expected the same positive number"
+            )
         if len(np.unique(items)) != items.size:
             raise ValueError("catalogue: an item index appears twice")
         if items.min() < 0 or items.max() >= item_vocab_size:
@@ -230,8 +232,7 @@ class Ranker:
         n = len(cat)
         rng = np.random.default_rng(proto.seed)
         ranks, outside, in_history = [], 0, 0
-        for features, histories in positive_batches(self.model.data, filename,
-                                                    self.users_per_call):
+        for features, histories in positive_batches(self.model.data, filename, self.users_per_call):
             target = cat.position[features["items"].numpy()]
             known = target >= 0
             outside += int((~known).sum())
@@ -240,8 +241,12 @@ class Ranker:
             rows = np.flatnonzero(known)
             padded = self._pad_users({k: tf.gather(v, rows) for k, v in features.items()})
             target, b = target[rows], len(rows)
-            excluded = [self._history_positions(histories[r]) if proto.exclude_history
-                        else np.zeros(0, np.int64) for r in rows]
+            excluded = [
+                self._history_positions(histories[r])
+                if proto.exclude_history
+                else np.zeros(0, np.int64)
+                for r in rows
+            ]
             in_history += sum(int(t in e) for t, e in zip(target, excluded))
             if proto.negatives:
                 cands = np.stack([self._candidates(t, e, rng, n) for t, e in zip(target, excluded)])

@@ -27,9 +27,7 @@ from tf_lsrec.models.base import SequentialModel
 
 # shared by the transformer models (SASRec, BERT4Rec): one declaration per key
 TRANSFORMER_KEYS = model_keys(
-    num_blocks=S(
-        int, 2, "SASRec, BERT4Rec: self-attention blocks", check=positive, expect="> 0"
-    ),
+    num_blocks=S(int, 2, "SASRec, BERT4Rec: self-attention blocks", check=positive, expect="> 0"),
     num_heads=S(int, 1, "SASRec, BERT4Rec: attention heads", check=positive, expect="> 0"),
     transformer_dropout=S(
         float,

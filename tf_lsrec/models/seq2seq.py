@@ -387,4 +387,3 @@ HPARAMS = model_keys(
                      "dynamic shapes: set false with jit_compile)"),
 )  # fmt: skip
 """The seq2seq keys (read by every model through ``from_hparams``); defaults are the layer's."""
-

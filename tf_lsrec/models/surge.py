@@ -37,10 +37,21 @@ class SURGEModel(SequentialModel):
     """Interest graph per history, graph convolution and pooling, AUGRU over the pooled steps."""
 
     hparams_spec = model_keys(
-        pool_length=S(int, 30, "SURGE: most history steps kept by the graph pooling (reference: "
-                      "30 on Taobao, 150 on Kuaishou)", check=positive, expect="> 0"),
-        relative_threshold=S(float, 0.5, "SURGE: share of the non-zero node similarities kept "
-                             "as graph edges", check=_share, expect="in (0, 1]"),
+        pool_length=S(
+            int,
+            30,
+            "SURGE: most history steps kept by the graph pooling (reference: "
+            "30 on Taobao, 150 on Kuaishou)",
+            check=positive,
+            expect="> 0",
+        ),
+        relative_threshold=S(
+            float,
+            0.5,
+            "SURGE: share of the non-zero node similarities kept as graph edges",
+            check=_share,
+            expect="in (0, 1]",
+        ),
     )
     serving_jit_compile = True  # XLA-compiled serving measured faster (docs/serving.md)
     required_keys = ("hidden_size", "att_fcn_layer_sizes", "pool_length", "relative_threshold")
@@ -49,8 +60,9 @@ class SURGEModel(SequentialModel):
         super().__init__(hparams, iterator_creator, seed=seed, **kwargs)
         hp = hparams
         n = len(hp.att_fcn_layer_sizes)
-        self.interest_graph = InterestGraph(hp.relative_threshold, seed=self.seed,
-                                            name="interest_graph")
+        self.interest_graph = InterestGraph(
+            hp.relative_threshold, seed=self.seed, name="interest_graph"
+        )
         attention = dict(
             att_fcn_layer_sizes=hp.att_fcn_layer_sizes,
             activations=hp.activation[:n],
@@ -59,8 +71,7 @@ class SURGEModel(SequentialModel):
             kernel_initializer=self.initializer,
         )
         self.fusion = InterestFusion(**attention, seed=self.seed, name="interest_fusion")
-        self.graph_pooling = InterestGraphPooling(hp.pool_length, **attention,
-                                                  name="graph_pooling")
+        self.graph_pooling = InterestGraphPooling(hp.pool_length, **attention, name="graph_pooling")
         self.augru_attention = self.attention_pooling("augru_attention")
         self.augru = SequenceEncoder("augru", hp.hidden_size, name="augru")
 
@@ -68,9 +79,7 @@ class SURGEModel(SequentialModel):
         """Embedding dropout, or ``dropout`` in the cluster-aware attention MLP (``user_dropout``)."""
         hp = self.hparams
         n = len(hp.att_fcn_layer_sizes)
-        return super().history_dropout() or (
-            hp.user_dropout and any(r > 0 for r in hp.dropout[:n])
-        )
+        return super().history_dropout() or (hp.user_dropout and any(r > 0 for r in hp.dropout[:n]))
 
     def encode_history(self, batch, emb, training):
         """The fused steps ``fused [B, L, D]`` and their cluster fitness ``cluster_weights

@@ -213,7 +213,9 @@ class Trainer:
             progbar = keras.utils.Progbar(-(-lines // per_batch), unit_name="batch")
         return collect(batches, step, batch_keys, what=str(filename), progbar=progbar)
 
-    def run_eval(self, filename, num_ngs: int, full_ranking: bool | None = None) -> dict[str, float]:
+    def run_eval(
+        self, filename, num_ngs: int, full_ranking: bool | None = None
+    ) -> dict[str, float]:
         """The sampled metrics of ``filename``, then (``full_ranking``; default: when
         ``full_ranking_metrics`` is set) the ranking metrics of :meth:`rank`."""
         self.model.data.file_stats(filename, group_size=num_ngs + 1)  # 1 positive + num_ngs
@@ -236,8 +238,11 @@ class Trainer:
         protocol = RankingProtocol.from_hparams(model.hparams)
         if self.catalogue is None:
             self.catalogue = model_catalogue(model)
-        if self._ranker is None or self._ranker.protocol != protocol \
-                or self._ranker.catalogue is not self.catalogue:
+        if (
+            self._ranker is None
+            or self._ranker.protocol != protocol
+            or self._ranker.catalogue is not self.catalogue
+        ):
             self._ranker = Ranker(model, self.catalogue, protocol)
         metrics, self.last_ranking_info = self._ranker.rank(filename)
         return metrics

@@ -59,8 +59,10 @@ class TrainingLog:
                 if "epoch" in parsed and int(parsed["epoch"]) < epoch:
                     parsed["epoch"] = int(parsed["epoch"])
                     self.rows.append(parsed)
-        return [(r["epoch"], {k[len("valid_"):]: v for k, v in r.items()
-                              if k.startswith("valid_")}) for r in self.rows]
+        return [
+            (r["epoch"], {k[len("valid_") :]: v for k, v in r.items() if k.startswith("valid_")})
+            for r in self.rows
+        ]
 
     def write_step(self, step: int, values: dict[str, float]) -> None:
         """Per-step TensorBoard scalars ``train_step/<name>`` at global step ``step``
@@ -72,9 +74,11 @@ class TrainingLog:
                 _scalar(f"train_step/{k}", v, step)
 
     def write(self, epoch: int, train: dict[str, float], valid: dict[str, float]) -> None:
-        row = {"epoch": epoch, **{f"train_{k}" if not k.startswith("train") else k: v
-                                  for k, v in train.items()},
-               **{f"valid_{k}": v for k, v in valid.items()}}
+        row = {
+            "epoch": epoch,
+            **{f"train_{k}" if not k.startswith("train") else k: v for k, v in train.items()},
+            **{f"valid_{k}": v for k, v in valid.items()},
+        }
         self.rows.append(row)
         if self.path:
             buf = io.StringIO()

@@ -78,11 +78,13 @@ def warmup_requests(
         items.append(r[fmt.ITEM])
         cates.append(r[fmt.CATEGORY])
         times.append(float(r[fmt.TIMESTAMP]))
-        histories.append((
-            fmt.split_history(r[fmt.ITEM_HISTORY]),
-            fmt.split_history(r[fmt.CATEGORY_HISTORY]),
-            [float(t) for t in fmt.split_history(r[fmt.TIME_HISTORY])],
-        ))
+        histories.append(
+            (
+                fmt.split_history(r[fmt.ITEM_HISTORY]),
+                fmt.split_history(r[fmt.CATEGORY_HISTORY]),
+                [float(t) for t in fmt.split_history(r[fmt.TIME_HISTORY])],
+            )
+        )
     if not rows:
         n = min(max_seq_length, len(catalogue))
         users, items, cates = [""], [catalogue.items[-1]], [catalogue.categories[-1]]

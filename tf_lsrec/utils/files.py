@@ -35,8 +35,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
-                               dir=directory)
+    fd, tmp = tempfile.mkstemp(
+        prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory
+    )
     os.close(fd)
     try:
         yield tmp
@@ -110,6 +111,6 @@ def _remove_stale_temporaries(parent: str, prefix: str) -> None:
     for name in os.listdir(parent):
         if not (name.startswith(prefix) and name.endswith(".tmp")):
             continue
-        pid = name[len(prefix):].split(".", 1)[0]
+        pid = name[len(prefix) :].split(".", 1)[0]
         if pid.isdigit() and not _pid_alive(int(pid)):
             shutil.rmtree(os.path.join(parent, name), ignore_errors=True)

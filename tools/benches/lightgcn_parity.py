@@ -32,7 +32,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-MS_SCRIPT = r'''
+MS_SCRIPT = r"""
 import json, sys, time
 import numpy as np, pandas as pd
 import tensorflow as tf
@@ -71,7 +71,7 @@ json.dump(dict(fit_seconds=fit_s, own_eval=own, ours_topk_on_ms_eval=on_ours,
                pairs_unknown_to_ms=int((~known).sum()), tensorflow=tf.__version__,
                n_users=int(data.n_users), n_items=int(data.n_items),
                n_train=int(len(data.train))), open(a["out"], "w"), indent=1)
-'''
+"""
 
 
 def _write_csv(path, rows, header):
@@ -84,8 +84,11 @@ def _write_csv(path, rows, header):
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=5, help="epochs of both models (default 5)")
     p.add_argument("--yaml", default=os.path.join(ROOT, "hparams", "lightgcn.yaml"))
-    p.add_argument("--ms-python", default="/work/ms-venv/bin/python",
-                   help="python of a venv with Microsoft Recommenders (ms-reference)")
+    p.add_argument(
+        "--ms-python",
+        default="/work/ms-venv/bin/python",
+        help="python of a venv with Microsoft Recommenders (ms-reference)",
+    )
     p.add_argument("--out", help="also write the JSON here")
 
 

@@ -130,7 +130,10 @@ def _time(fn, inputs, n: int, warmup: int) -> tuple[list[float], list[float]]:
 def _train(model, hp, paths, lines: int, workdir: str) -> None:
     """One epoch on the first ``lines`` lines of the training file (valid file as given)."""
     subset = os.path.join(workdir, "train_subset")
-    with open(paths.train_file, encoding="utf-8") as src, open(subset, "w", encoding="utf-8") as dst:
+    with (
+        open(paths.train_file, encoding="utf-8") as src,
+        open(subset, "w", encoding="utf-8") as dst,
+    ):
         for n, line in enumerate(src):
             if n >= lines:
                 break
@@ -263,7 +266,9 @@ def run(args) -> dict:
     n_rec = max(50, args.requests // 2)
     rec = _time(loaded.signatures["recommend"], rec_inputs, n_rec, args.warmup)
     retrieve = _time(loaded.signatures["retrieve_and_rank"], rec_inputs, n_rec, args.warmup)
-    recall = _recall(loaded, paths.test_file, args.recall_users, args.k) if args.recall_users else None
+    recall = (
+        _recall(loaded, paths.test_file, args.recall_users, args.k) if args.recall_users else None
+    )
     return {
         "model": hp.model_type,
         "yaml": args.yaml,

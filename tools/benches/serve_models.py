@@ -37,9 +37,11 @@ def model_names(spec: str) -> list[str]:
     checked against the registry and ``hparams/<model>.yaml``."""
     from tf_lsrec.models import MODEL_CLASSES
 
-    names = sorted(MODEL_CLASSES) if spec.strip() == "all" else [
-        n.strip() for n in spec.split(",") if n.strip()
-    ]
+    names = (
+        sorted(MODEL_CLASSES)
+        if spec.strip() == "all"
+        else [n.strip() for n in spec.split(",") if n.strip()]
+    )
     if not names:
         raise ValueError(f"--models {spec!r}: no model named")
     for n in names:
@@ -74,7 +76,9 @@ def summary(result: dict) -> dict:
     for sig in SIGNATURES:
         r = result[sig]
         row[sig] = {
-            f"{clock}_{p}_ms": r[f"{clock}_{p}_ms"] for clock in ("wall", "cpu") for p in ("p50", "p99")
+            f"{clock}_{p}_ms": r[f"{clock}_{p}_ms"]
+            for clock in ("wall", "cpu")
+            for p in ("p50", "p99")
         }
     row["load_seconds"] = result["load_seconds"]
     row["goal_met"] = result["goal_met"]
