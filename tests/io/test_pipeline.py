@@ -104,6 +104,24 @@ def test_a_file_is_read_and_its_unknown_ids_reported_once(
     assert caplog.text.count("ids missing from the vocab") == 1
 
 
+def test_unknown_ids_reported_once_per_file_version_across_pipelines(
+    write, make_hparams, h, caplog
+):
+    """Two models reading the same file (a notebook comparing models) give one warning; a
+    rewritten file is a new version and is reported again."""
+    path = write("v2.txt", [h.line(1, "stranger", "i3", 2 * DAY, ["i1"], [0])])
+    with caplog.at_level("WARNING"):
+        SequentialData(make_hparams()).file_stats(path)
+        SequentialData(make_hparams()).file_stats(path, group_size=1)
+    assert caplog.text.count("ids missing from the vocab") == 1
+    assert "users 1" in caplog.text
+    caplog.clear()
+    path = write("v2.txt", [h.line(1, "stranger", "i3", 2 * DAY, ["i1", "i2"], [0, 0])])
+    with caplog.at_level("WARNING"):
+        SequentialData(make_hparams()).file_stats(path)
+    assert caplog.text.count("ids missing from the vocab") == 1
+
+
 def test_min_seq_length_filters_eval_and_train(write, make_hparams, h):
     lines = _train_lines(h, 12)  # history lengths 1..6,1..6
     path = write("t.txt", lines)

@@ -30,6 +30,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+# file versions ((abs path, size, mtime)) whose unknown ids were already reported in this
+# process: several models (or a train and an eval pipeline) reading one file warn once
+_UNKNOWN_IDS_REPORTED: set[tuple] = set()
 
 # decode_csv defaults by field position (io/format.py): numbers for label and timestamp
 _RECORD_DEFAULTS = [tf.constant([], tf.string)] * fmt.N_FIELDS
@@ -167,7 +170,7 @@ class SequentialData:
 
     def file_stats(self, path: str | os.PathLike, group_size: int | None = None) -> FileStats:
         """``validate_file`` once per file version and group layout; logs unknown ids once per
-        file version.
+        file version and process (not once per model or pipeline reading it).
 
         ``group_size``: ``1`` for a training file (positives only), ``num_ngs + 1`` for an
         evaluation file of groups, ``None`` (any 0/1 labels) otherwise; see ``validate_file``.
@@ -186,7 +189,8 @@ class SequentialData:
         if group_size not in checked:
             labels = "numeric" if self.hparams.get("method") == "regression" else "binary"
             stats = validate_file(path, self.lookup, group_size=group_size, labels=labels)
-            if not checked and any(stats.unknown.values()):
+            if any(stats.unknown.values()) and version not in _UNKNOWN_IDS_REPORTED:
+                _UNKNOWN_IDS_REPORTED.add(version)
                 log.warning(
                     "%s: ids missing from the vocab are mapped to index 0 (Microsoft convention): "
                     "%s",
