@@ -241,6 +241,49 @@ def test_tmall_lines(tmp_path):
     ]
 
 
+TMALL_HEAD = "user_id,item_id,cat_id,seller_id,brand_id,time_stamp,action_type\n"
+
+
+@pytest.mark.parametrize(
+    "row, expected",
+    [
+        (
+            "1,100,7,9,9,1110,0\n2,x1,7,9,9,1110,0",
+            "line 3, column 'item_id': 'x1' is not an integer",
+        ),
+        ("1,100,7,9,9,1110,0\n2,101,,9,9,1110,0", "line 3, column 'cat_id': '' is not an integer"),
+        ("1,100,7,9,9,1340,0", "time_stamp 1340 is not MMDD"),
+    ],
+)
+def test_tmall_bad_cells_name_line_and_column(tmp_path, row, expected):
+    path = tmp_path / "user_log_format1.csv"
+    path.write_text(TMALL_HEAD + row + "\n")
+    with pytest.raises(ValueError, match=expected):
+        public.load_tmall(path, min_count=1)
+
+
+def test_tmall_missing_column(tmp_path):
+    path = tmp_path / "user_log_format1.csv"
+    path.write_text("user_id,item_id,time_stamp,action_type\n1,100,1110,0\n")
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['cat_id'\]"):
+        public.load_tmall(path, min_count=1)
+
+
+def test_tmall_filters_on_integers_then_writes_string_ids(tmp_path):
+    """Actions outside ``actions`` are dropped before the repeat rule; ids come back as the
+    file's decimal text and every row keeps its day."""
+    rows = ["5,100,7,0,0,1110,2", "5,100,7,0,0,1111,0", "5,101,8,0,0,1111,0", "6,100,7,0,0,1109,0"]
+    path = tmp_path / "user_log_format1.csv"
+    path.write_text(TMALL_HEAD + "\n".join(rows) + "\n")
+    df = public.load_tmall(path, actions=(0,), min_count=1)
+    day = {d: int(pd.Timestamp(f"2014-11-{d}", tz="Asia/Shanghai").timestamp()) for d in (9, 11)}
+    assert df.to_numpy().tolist() == [
+        ["5", "100", "7", day[11]],
+        ["5", "101", "8", day[11]],
+        ["6", "100", "7", day[9]],
+    ]
+
+
 # --------------------------------------------------------------------------------- Cosmetics
 def test_cosmetics_lines(tmp_path):
     head = "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session\n"
