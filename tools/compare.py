@@ -14,6 +14,11 @@ the committed ``docs/results/<table>/<model>-seed<n>.json``).
 Each run's ``results.json`` records its commit, library versions, data hashes and command
 (``provenance``); the summary records this command's own provenance and the commits of the runs
 it aggregates, and warns when they come from more than one commit or from a dirty tree.
+
+``--doc docs/results.md`` also writes the table into that document, between the markers
+``<!-- table: docs/results/<table> -->`` and ``<!-- /table -->`` (the folder as given to
+``--out``, relative to the repository), so the document's tables are regenerated from the
+committed JSON, never typed; ``tests/tools/test_results_doc.py`` checks every marked table.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -50,6 +56,11 @@ def parse_args(argv=None):
     p.add_argument("--out", required=True, help="directory for run outputs and the summary")
     p.add_argument("--metrics", nargs="+", default=list(DEFAULT_METRICS))
     p.add_argument("--table-only", action="store_true", help="only aggregate existing runs")
+    p.add_argument(
+        "--doc",
+        help="also replace the table marked <!-- table: <--out> --> ... <!-- /table --> in this "
+        "markdown file (e.g. docs/results.md)",
+    )
     args = p.parse_args(argv)
     if not args.models and not args.table_only:
         p.error("--models is required (unless --table-only)")
@@ -111,9 +122,11 @@ def summarize(out: str, metrics: list[str]) -> tuple[str, dict]:
             if not vals:
                 cells.append("–")
                 continue
-            mean, std = float(np.mean(vals)), float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
+            # one seed has no spread: its value alone, not "± 0.0000"
+            mean = float(np.mean(vals))
+            std = float(np.std(vals, ddof=1)) if len(vals) > 1 else None
             row[m] = {"mean": mean, "std": std, "values": vals}
-            cells.append(f"{mean:.4f} ± {std:.4f}")
+            cells.append(f"{mean:.4f}" if std is None else f"{mean:.4f} ± {std:.4f}")
         epochs = [r.get("epochs_run") or r["hparams"]["epochs"] for r in runs]
         per_epoch = np.mean([r["timings"]["fit_seconds"] / max(e, 1) for r, e in zip(runs, epochs)])
         row["train_seconds_per_epoch"] = float(per_epoch)
@@ -125,7 +138,7 @@ def summarize(out: str, metrics: list[str]) -> tuple[str, dict]:
 def ranking_columns(by_model: dict[str, list[dict]], metrics: list[str]) -> list[str]:
     """The catalogue-ranking keys (``full_...``, ``neg<N>_...``) the runs have and ``metrics``
     does not name, in first-seen order: shown beside the sampled metrics without listing them."""
-    from tf_lsrec.models.ranking_eval import is_ranking_key
+    from tf_lsrec.evaluation.full_ranking import is_ranking_key
 
     keys = [k for runs in by_model.values() for r in runs for k in r["test_metrics"]
             if is_ranking_key(k) and k not in metrics]  # fmt: skip
@@ -145,6 +158,53 @@ def run_commits(out: str) -> list[dict]:
     return seen
 
 
+def render(out: str, metrics: list[str]) -> tuple[str, dict, list[dict]]:
+    """``(markdown, per-model summary, run commits)`` of the runs under ``out``: the table of
+    :func:`summarize` after a line naming the runs' commit(s)."""
+    table, summary = summarize(out, metrics)
+    commits = run_commits(out)
+    return f"Runs from commit {commit_text(commits)}.\n\n{table}", summary, commits
+
+
+def commit_text(commits: list[dict]) -> str:
+    """``"<sha>[ (dirty)], ..."`` of :func:`run_commits`."""
+    return ", ".join(
+        f"{c['commit'] or 'unknown (not recorded)'}{' (dirty)' if c['dirty'] else ''}" for c in commits
+    )
+
+
+def doc_marker(out: str) -> str:
+    """The opening marker of ``out``'s table in a document (``out`` relative to the repository)."""
+    rel = os.path.relpath(os.path.abspath(out), ROOT).replace(os.sep, "/")
+    return f"<!-- table: {rel} -->"
+
+
+DOC_TABLE = re.compile(r"<!-- table: (?P<out>[^ ]+) -->\n(?P<body>.*?)<!-- /table -->", re.S)
+
+
+def doc_tables(text: str) -> dict[str, str]:
+    """``{table folder: marked content}`` of every ``<!-- table: ... -->`` block of a document."""
+    return {m["out"]: m["body"] for m in DOC_TABLE.finditer(text)}
+
+
+def update_doc(path: str, out: str, markdown: str) -> None:
+    """Replace the content of ``out``'s marked block in the document ``path`` by ``markdown``."""
+    from tf_lsrec.utils.files import atomic_write_text
+
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    marker = doc_marker(out)
+    start = text.find(marker + "\n")
+    end = text.find("<!-- /table -->", start)
+    if start < 0 or end < 0:
+        raise SystemExit(
+            f"{path}: no block `{marker}` ... `<!-- /table -->` to write the table into; "
+            "add the two marker lines where the table belongs"
+        )
+    start += len(marker) + 1
+    atomic_write_text(path, text[:start] + markdown + "\n" + text[end:])
+
+
 def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
@@ -154,17 +214,15 @@ def main(argv=None) -> None:
             for seed in args.seeds:
                 print(f"== {model} seed {seed}", flush=True)
                 run_one(model, seed, args.set, args.out)
-    table, summary = summarize(args.out, args.metrics)
+    table, summary, commits = render(args.out, args.metrics)
     from tf_lsrec.utils.files import atomic_write_text
     from tf_lsrec.utils.provenance import run_provenance
 
-    commits = run_commits(args.out)
-    code = ", ".join(
-        f"{c['commit'] or 'unknown'}{' (dirty)' if c['dirty'] else ''}" for c in commits
-    )
     if len(commits) != 1 or commits[0]["commit"] is None or commits[0]["dirty"]:
-        print(f"WARNING: the runs do not all come from one clean commit: {code}", file=sys.stderr)
-    table = f"Runs from commit {code}.\n\n{table}"
+        print(
+            f"WARNING: the runs do not all come from one clean commit: {commit_text(commits)}",
+            file=sys.stderr,
+        )
     summary = {
         "models": summary,
         "run_commits": commits,
@@ -172,6 +230,8 @@ def main(argv=None) -> None:
     }
     atomic_write_text(os.path.join(args.out, "summary.md"), table + "\n")
     atomic_write_text(os.path.join(args.out, "summary.json"), json.dumps(summary, indent=1))
+    if args.doc:
+        update_doc(args.doc, args.out, table)
     print(table)
 
 

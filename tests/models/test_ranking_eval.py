@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from tests.models.helpers import tiny_hparams
-from tf_lsrec.evaluation.full_ranking import ranking_metrics
+from tf_lsrec.evaluation.full_ranking import is_ranking_key, ranking_metrics
 from tf_lsrec.io.lookup import VocabLookup
 from tf_lsrec.io.pipeline import SequentialData
 from tf_lsrec.models import get_model_class
@@ -17,7 +17,6 @@ from tf_lsrec.models.ranking_eval import (
     CatalogueIndex,
     Ranker,
     RankingProtocol,
-    is_ranking_key,
     model_catalogue,
     positive_batches,
 )

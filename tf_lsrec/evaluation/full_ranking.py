@@ -7,6 +7,7 @@ of the target is pessimistic, matching the tie rule of the sampled metrics: item
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -14,6 +15,13 @@ import numpy as np
 from tf_lsrec.evaluation.spec import RANKING_AT_K, RANKING_PLAIN, check_metric_specs, metric_keys
 
 TARGETS_KEPT_KEY = "excluded_targets_kept"
+_RANKING_KEY = re.compile(r"^(full|neg\d+)_")
+
+
+def is_ranking_key(metric: str) -> bool:
+    """Whether a metric name is a catalogue-ranking one (``full_...`` or ``neg<N>_...``, as
+    ``tf_lsrec.models.ranking_eval`` writes them)."""
+    return bool(_RANKING_KEY.match(metric))
 
 
 def target_ranks(scores, targets, exclude=None) -> tuple[np.ndarray, int]:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 from collections.abc import Iterator
 
 import numpy as np
@@ -39,13 +38,7 @@ from tf_lsrec.evaluation.spec import rounded
 from tf_lsrec.io.features import build_features
 from tf_lsrec.io.pipeline import parse_lines
 
-_RANKING_KEY = re.compile(r"^(full|neg\d+)_")
 _READ_LINES = 4096
-
-
-def is_ranking_key(metric: str) -> bool:
-    """Whether a metric name is one of this module's (``full_...`` or ``neg<N>_...``)."""
-    return bool(_RANKING_KEY.match(metric))
 
 
 @dataclasses.dataclass(frozen=True)

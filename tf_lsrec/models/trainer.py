@@ -23,11 +23,12 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
+from tf_lsrec.evaluation.full_ranking import is_ranking_key
 from tf_lsrec.evaluation.metrics import evaluate
 from tf_lsrec.models.distribute import check_model_strategy, is_distributed
 from tf_lsrec.models.guards import announce_resume, check_finite_loss, metric_improved
 from tf_lsrec.models.optimizers import make_optimizer
-from tf_lsrec.models.ranking_eval import Ranker, RankingProtocol, is_ranking_key, model_catalogue
+from tf_lsrec.models.ranking_eval import Ranker, RankingProtocol, model_catalogue
 from tf_lsrec.models.step_checkpoint import StepCheckpoint
 from tf_lsrec.models.training import TrainingLog, print_flush
 from tf_lsrec.models.worker_checkpoint import check_same_position, worker_dir
