@@ -215,8 +215,9 @@ _declare(
     deterministic=S(
         bool,
         False,
-        "two runs with the same seed are bit-identical on CPU "
-        "(TensorFlow op determinism: slower; some GPU ops refuse to run); needs seed",
+        "two runs with the same seed are bit-identical on CPU, on the same CPU type with the "
+        "same number of TensorFlow threads (one per usable core unless TF_NUM_INTRAOP_THREADS "
+        "is set) (TensorFlow op determinism: slower; some GPU ops refuse to run); needs seed",
     ),
     jit_compile=S(bool, False, "XLA-compile the train step"),
     precision=S(

@@ -169,7 +169,8 @@ def render(out: str, metrics: list[str]) -> tuple[str, dict, list[dict]]:
 def commit_text(commits: list[dict]) -> str:
     """``"<sha>[ (dirty)], ..."`` of :func:`run_commits`."""
     return ", ".join(
-        f"{c['commit'] or 'unknown (not recorded)'}{' (dirty)' if c['dirty'] else ''}" for c in commits
+        f"{c['commit'] or 'unknown (not recorded)'}{' (dirty)' if c['dirty'] else ''}"
+        for c in commits
     )
 
 

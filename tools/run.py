@@ -14,7 +14,8 @@ the valid and test metrics also hold each positive's rank against the item catal
 CLSR's protocol), and ``ranking_protocol`` says how (catalogue size, users, exclusions). ``results.json`` records where the numbers come from (``provenance``:
 git commit and dirty flag, library versions, sha256 of the data files and vocabs, the command;
 see ``tf_lsrec/utils/provenance.py``). ``train.deterministic=true`` makes two runs with the same
-seed bit-identical on CPU.
+seed bit-identical on CPU, given the same CPU type and number of TensorFlow threads (one per
+usable core unless ``TF_NUM_INTRAOP_THREADS`` is set; ``provenance.machine`` records both).
 """
 
 from __future__ import annotations

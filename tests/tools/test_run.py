@@ -78,6 +78,10 @@ def test_deterministic_runs_are_bit_identical_and_record_their_provenance(tmp_pa
     for key, path in paths.as_hparams().items():
         assert prov["data"][key]["sha256"] == sha256_file(path), key
     assert "train.deterministic=true" in prov["command"]["argv"]
+    # what bit-identical reruns also need: the same CPU type and number of usable cores
+    assert prov["machine"]["usable_cpus"] == len(os.sched_getaffinity(0))
+    assert prov["machine"]["cpu_count"] == os.cpu_count() and prov["machine"]["cpu_model"]
+    assert prov["machine"]["tf_intra_op_threads"] >= 0
     # the hyper-parameters were not rewritten with the prepared paths; the record has them
     assert a["hparams"]["train_file"] is None and a["data"]["train_file"] == paths.train_file
     with open(runs[0] / "hparams.yaml") as f:

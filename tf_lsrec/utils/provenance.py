@@ -8,7 +8,12 @@ of data files, and a run can be repeated:
   such as run directories are not counted) and ``branch``; ``None`` values outside a checkout;
 * ``versions``: tf_lsrec, TensorFlow, TFRS, tf_keras, numpy, Python;
 * ``data``: per data file and vocab: path, size in bytes and sha256;
-* ``command``: ``argv`` as given and a shell-quoted line to paste.
+* ``command``: ``argv`` as given and a shell-quoted line to paste;
+* ``machine``: CPU model, machine cores, the cores this process may use and TensorFlow's thread
+  settings. ``train.deterministic`` runs repeat to the bit only on the same CPU type with the
+  same number of intra-op threads (by default one per usable core; ``TF_NUM_INTRAOP_THREADS``
+  fixes it): TensorFlow splits sums across its threads, so another thread count adds floats in
+  another order (docs/results.md, "Reproducing a run").
 """
 
 from __future__ import annotations
@@ -87,6 +92,49 @@ def versions() -> dict[str, str | None]:
     return found
 
 
+def _cpu_info() -> tuple[str | None, list[str]]:
+    """The CPU's model name and its vector-instruction flags (oneDNN / Eigen pick kernels by
+    them, so they decide float results too)."""
+    model, flags = None, []
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if model is None and line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                elif not flags and line.startswith("flags"):
+                    flags = sorted(
+                        x
+                        for x in line.split(":", 1)[1].split()
+                        if x.startswith(("avx", "amx", "fma", "sse4"))
+                    )
+                if model is not None and flags:
+                    break
+    except OSError:
+        pass
+    return model or platform.processor() or None, flags
+
+
+def machine() -> dict[str, Any]:
+    """What a run's floating-point results depend on besides code, data and seed."""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    model, flags = _cpu_info()
+    found: dict[str, Any] = {
+        "cpu_model": model,
+        "cpu_vector_flags": flags,
+        "cpu_count": os.cpu_count(),
+        "usable_cpus": usable,
+        "platform": platform.platform(),
+    }
+    for var in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "TF_ENABLE_ONEDNN_OPTS"):
+        found[var] = os.environ.get(var)
+    tf = sys.modules.get("tensorflow")
+    if tf is not None:  # 0 = TensorFlow's default (one thread per usable core)
+        found["tf_intra_op_threads"] = tf.config.threading.get_intra_op_parallelism_threads()
+        found["tf_inter_op_threads"] = tf.config.threading.get_inter_op_parallelism_threads()
+        found["gpus"] = len(tf.config.list_physical_devices("GPU"))
+    return found
+
+
 def command(argv: Sequence[str] | None = None, script: str | None = None) -> dict[str, Any]:
     """The command line: ``argv`` (default ``sys.argv[1:]``) and a pasteable ``line``."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -107,4 +155,5 @@ def run_provenance(
         "versions": versions(),
         "data": file_hashes(data_paths or {}),
         "command": command(argv, script),
+        "machine": machine(),
     }
