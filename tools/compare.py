@@ -15,6 +15,11 @@ Each run's ``results.json`` records its commit, library versions, data hashes an
 (``provenance``); the summary records this command's own provenance and the commits of the runs
 it aggregates, and warns when they come from more than one commit or from a dirty tree.
 
+``--jobs J --threads T`` runs J runs at a time, each with T TensorFlow threads
+(``TF_NUM_INTRAOP_THREADS`` / ``TF_NUM_INTEROP_THREADS``). Deterministic runs repeat to the bit
+only with the same thread count, so a table made with ``--threads 1`` is repeated by the same
+command on any machine of the same CPU type, whatever ``--jobs`` and the core count are.
+
 ``--doc docs/results.md`` also writes the table into that document, between the markers
 ``<!-- table: docs/results/<table> -->`` and ``<!-- /table -->`` (the folder as given to
 ``--out``, relative to the repository), so the document's tables are regenerated from the
@@ -28,6 +33,7 @@ import _bootstrap  # noqa: F401
 
 # isort: on
 import argparse
+import concurrent.futures
 import glob
 import json
 import os
@@ -38,6 +44,7 @@ import sys
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUN_SCRIPT = os.path.join(ROOT, "tools", "run.py")
 DEFAULT_METRICS = ("auc", "wauc", "group_auc", "mean_mrr", "ndcg@2", "ndcg@4", "hit@2", "hit@4")
 
 
@@ -56,6 +63,14 @@ def parse_args(argv=None):
     p.add_argument("--out", required=True, help="directory for run outputs and the summary")
     p.add_argument("--metrics", nargs="+", default=list(DEFAULT_METRICS))
     p.add_argument("--table-only", action="store_true", help="only aggregate existing runs")
+    p.add_argument("--jobs", type=int, default=1, help="runs at a time (default 1)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="TensorFlow intra- and inter-op threads per run (0: TensorFlow's default, one per "
+        "usable core); deterministic digits depend on it",
+    )
     p.add_argument(
         "--doc",
         help="also replace the table marked <!-- table: <--out> --> ... <!-- /table --> in this "
@@ -64,17 +79,21 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if not args.models and not args.table_only:
         p.error("--models is required (unless --table-only)")
+    if args.jobs < 1 or args.threads < 0:
+        p.error("--jobs must be >= 1 and --threads >= 0")
     return args
 
 
-def run_one(model: str, seed: int, overrides: list[str], out: str) -> str:
+def run_one(model: str, seed: int, overrides: list[str], out: str, threads: int = 0) -> str:
+    """Run ``tools/run.py`` for ``model`` and ``seed`` into ``out/<model>-seed<seed>`` unless its
+    ``results.json`` exists; ``threads`` > 0 fixes TensorFlow's thread pools."""
     run_dir = os.path.join(out, f"{model}-seed{seed}")
     result = os.path.join(run_dir, "results.json")
     if os.path.exists(result):
         return result
     cmd = [
         sys.executable,
-        os.path.join(ROOT, "tools", "run.py"),
+        RUN_SCRIPT,
         "--yaml",
         os.path.join(ROOT, "hparams", f"{model}.yaml"),
         "--run-dir",
@@ -84,14 +103,39 @@ def run_one(model: str, seed: int, overrides: list[str], out: str) -> str:
     ]
     for o in overrides:
         cmd += ["--set", o]
+    env = dict(os.environ)
+    if threads:
+        env.update(TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS=str(threads))
     os.makedirs(run_dir, exist_ok=True)
     with open(os.path.join(run_dir, "stdout.log"), "w") as log:
-        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
     if proc.returncode != 0:
         raise RuntimeError(
             f"{' '.join(cmd)} failed (exit {proc.returncode}); see {run_dir}/stdout.log"
         )
     return result
+
+
+def run_all(args) -> None:
+    """Every (model, seed) of ``args``, ``args.jobs`` at a time; a failed run does not stop the
+    others, and all failures are raised together at the end."""
+    pairs = [(m, s) for m in args.models for s in args.seeds]
+    failures = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futures = {}
+        for model, seed in pairs:
+            print(f"== {model} seed {seed}", flush=True)
+            futures[pool.submit(run_one, model, seed, args.set, args.out, args.threads)] = (
+                model,
+                seed,
+            )
+        for future in concurrent.futures.as_completed(futures):
+            try:
+                future.result()
+            except RuntimeError as err:
+                failures.append(str(err))
+    if failures:
+        raise RuntimeError(f"{len(failures)} run(s) failed:\n" + "\n".join(failures))
 
 
 def result_files(out: str) -> list[str]:
@@ -211,10 +255,7 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     if not args.table_only:
-        for model in args.models:
-            for seed in args.seeds:
-                print(f"== {model} seed {seed}", flush=True)
-                run_one(model, seed, args.set, args.out)
+        run_all(args)
     table, summary, commits = render(args.out, args.metrics)
     from tf_lsrec.utils.files import atomic_write_text
     from tf_lsrec.utils.provenance import run_provenance

@@ -76,3 +76,61 @@ def test_table_only_reads_the_committed_layout(tmp_path, monkeypatch):
         compare.main(["--out", str(out), "--table-only", "--metrics", "auc"])
     assert (flat / "summary.md").read_text() == (runs / "summary.md").read_text()
     assert json.loads((flat / "summary.json").read_text())["models"]["gru4rec"]["seeds"] == 2
+
+
+FAKE_RUN = """
+import glob, json, os, sys, time
+args = sys.argv[1:]
+run_dir = args[args.index("--run-dir") + 1]
+model = os.path.basename(args[args.index("--yaml") + 1]).removesuffix(".yaml")
+seed = int(args[args.index("--set") + 1].split("=")[1])
+if seed == int(os.environ.get("FAKE_FAIL_SEED", "0")):
+    sys.exit(3)
+open(os.path.join(run_dir, "started"), "w").close()
+# rendezvous: wait until RENDEZVOUS runs have started (they must run at the same time)
+deadline = time.monotonic() + 60
+while len(glob.glob(os.path.join(os.path.dirname(run_dir), "*", "started"))) < int(
+    os.environ.get("RENDEZVOUS", "1")
+):
+    if time.monotonic() > deadline:
+        sys.exit(4)
+    time.sleep(0.05)
+result = {"model": model, "test_metrics": {"auc": 0.5 + seed / 100}, "epochs_run": 1,
+          "timings": {"fit_seconds": 1.0}, "hparams": {"epochs": 1},
+          "threads": os.environ.get("TF_NUM_INTRAOP_THREADS"),
+          "provenance": {"git": {"commit": "a" * 40, "dirty": False}}}
+with open(os.path.join(run_dir, "results.json"), "w") as f:
+    json.dump(result, f)
+"""
+
+
+def test_jobs_run_at_the_same_time_with_fixed_threads(tmp_path, monkeypatch):
+    compare = _compare_module(monkeypatch)
+    fake = tmp_path / "fake_run.py"
+    fake.write_text(FAKE_RUN)
+    monkeypatch.setattr(compare, "RUN_SCRIPT", str(fake))
+    monkeypatch.setenv("RENDEZVOUS", "2")  # each run waits for the other: sequential runs fail
+    out = tmp_path / "out"
+    compare.main(["--models", "gru4rec", "--seeds", "1", "2", "--out", str(out),
+                  "--jobs", "2", "--threads", "1", "--metrics", "auc"])  # fmt: skip
+    for seed in (1, 2):
+        result = json.loads((out / f"gru4rec-seed{seed}" / "results.json").read_text())
+        assert result["threads"] == "1"
+    summary = json.loads((out / "summary.json").read_text())
+    assert sorted(summary["models"]["gru4rec"]["auc"]["values"]) == [0.51, 0.52]
+
+
+def test_a_failed_run_does_not_stop_the_others(tmp_path, monkeypatch):
+    compare = _compare_module(monkeypatch)
+    fake = tmp_path / "fake_run.py"
+    fake.write_text(FAKE_RUN)
+    monkeypatch.setattr(compare, "RUN_SCRIPT", str(fake))
+    monkeypatch.setenv("FAKE_FAIL_SEED", "2")
+    out = tmp_path / "out"
+    import pytest
+
+    with pytest.raises(RuntimeError, match=r"1 run\(s\) failed:\n.*seed=2.*exit 3"):
+        compare.main(["--models", "gru4rec", "--seeds", "1", "2", "3", "--out", str(out)])
+    assert (out / "gru4rec-seed1" / "results.json").exists()
+    assert (out / "gru4rec-seed3" / "results.json").exists()
+    assert not (out / "gru4rec-seed2" / "results.json").exists()
