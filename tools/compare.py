@@ -20,6 +20,10 @@ it aggregates, and warns when they come from more than one commit or from a dirt
 only with the same thread count, so a table made with ``--threads 1`` is repeated by the same
 command on any machine of the same CPU type, whatever ``--jobs`` and the core count are.
 
+``--publish docs/results/<table>`` copies each finished run into the committed layout
+(``<run>/results.json`` -> ``<run>.json``, ``training_log.csv`` -> ``<run>.training_log.csv``)
+and writes the summary there instead of under ``--out``.
+
 ``--doc docs/results.md`` also writes the table into that document, between the markers
 ``<!-- table: docs/results/<table> -->`` and ``<!-- /table -->`` (the folder as given to
 ``--out``, relative to the repository), so the document's tables are regenerated from the
@@ -63,6 +67,12 @@ def parse_args(argv=None):
     p.add_argument("--out", required=True, help="directory for run outputs and the summary")
     p.add_argument("--metrics", nargs="+", default=list(DEFAULT_METRICS))
     p.add_argument("--table-only", action="store_true", help="only aggregate existing runs")
+    p.add_argument(
+        "--publish",
+        metavar="DIR",
+        help="copy the runs' results.json / training_log.csv flat into DIR (docs/results/<table>) "
+        "and write the summary there",
+    )
     p.add_argument("--jobs", type=int, default=1, help="runs at a time (default 1)")
     p.add_argument(
         "--threads",
@@ -250,12 +260,34 @@ def update_doc(path: str, out: str, markdown: str) -> None:
     atomic_write_text(path, text[:start] + markdown + "\n" + text[end:])
 
 
+def publish(out: str, dest: str) -> list[str]:
+    """Copy every ``out/<run>/results.json`` (and its ``training_log.csv``) to
+    ``dest/<run>.json`` (``dest/<run>.training_log.csv``); returns the runs copied."""
+    import shutil
+
+    os.makedirs(dest, exist_ok=True)
+    copied = []
+    for path in sorted(glob.glob(os.path.join(out, "*", "results.json"))):
+        run_dir = os.path.dirname(path)
+        name = os.path.basename(run_dir)
+        shutil.copyfile(path, os.path.join(dest, f"{name}.json"))
+        log = os.path.join(run_dir, "training_log.csv")
+        if os.path.exists(log):
+            shutil.copyfile(log, os.path.join(dest, f"{name}.training_log.csv"))
+        copied.append(name)
+    return copied
+
+
 def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     if not args.table_only:
         run_all(args)
+    if args.publish:
+        copied = publish(args.out, args.publish)
+        print(f"published {len(copied)} run(s) into {args.publish}", file=sys.stderr)
+        args.out = args.publish
     table, summary, commits = render(args.out, args.metrics)
     from tf_lsrec.utils.files import atomic_write_text
     from tf_lsrec.utils.provenance import run_provenance

@@ -134,3 +134,22 @@ def test_a_failed_run_does_not_stop_the_others(tmp_path, monkeypatch):
     assert (out / "gru4rec-seed1" / "results.json").exists()
     assert (out / "gru4rec-seed3" / "results.json").exists()
     assert not (out / "gru4rec-seed2" / "results.json").exists()
+
+
+def test_publish_copies_runs_flat_and_summarizes_there(tmp_path, monkeypatch):
+    compare = _compare_module(monkeypatch)
+    runs, docs = tmp_path / "runs", tmp_path / "docs" / "t"
+    for seed, auc in ((1, 0.7), (2, 0.8)):
+        _fake_run(runs, f"gru4rec-seed{seed}", "a" * 40, False, auc)
+    (runs / "gru4rec-seed1" / "training_log.csv").write_text("epoch\n1\n")
+    compare.main(["--out", str(runs), "--table-only", "--publish", str(docs), "--metrics", "auc"])
+    assert sorted(p.name for p in docs.iterdir()) == [
+        "gru4rec-seed1.json",
+        "gru4rec-seed1.training_log.csv",
+        "gru4rec-seed2.json",
+        "summary.json",
+        "summary.md",
+    ]
+    assert (docs / "gru4rec-seed1.training_log.csv").read_text() == "epoch\n1\n"
+    assert "| gru4rec | 2 | 0.7500 ± 0.0707 |" in (docs / "summary.md").read_text()
+    assert not (runs / "summary.md").exists()
