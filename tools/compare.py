@@ -113,6 +113,7 @@ def run_one(model: str, seed: int, overrides: list[str], out: str, threads: int 
     ]
     for o in overrides:
         cmd += ["--set", o]
+    print(f"== {model} seed {seed}", flush=True)
     env = dict(os.environ)
     if threads:
         env.update(TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS=str(threads))
@@ -134,7 +135,6 @@ def run_all(args) -> None:
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
         futures = {}
         for model, seed in pairs:
-            print(f"== {model} seed {seed}", flush=True)
             futures[pool.submit(run_one, model, seed, args.set, args.out, args.threads)] = (
                 model,
                 seed,
