@@ -1,14 +1,18 @@
 """Rerun a recorded run and say whether it repeats every digit.
 
-    python tools/reproduce.py docs/results/ml100k_3seeds/ncf-seed1.json --run-dir /tmp/ncf1
+    git worktree add /tmp/at-5897ae5 5897ae5       # the commit the run records
+    python tools/reproduce.py docs/results/ml100k_3seeds/ncf-seed1.json \
+        --checkout /tmp/at-5897ae5 --threads 1 --run-dir /tmp/ncf1
 
 Reads the run's ``results.json`` (``provenance``: command, commit, data hashes, machine), runs
-the same ``tools/run.py`` command from this checkout into ``--run-dir``, and compares: the data
+the same ``tools/run.py`` command from ``--checkout`` (default: this checkout) into ``--run-dir``,
+and compares: the data
 files' sha256, the valid and test metrics, and every non-timing column of ``training_log.csv``.
 Prints one JSON report and exits 0 when everything is identical, 1 otherwise.
 
 What a bit-identical rerun needs (docs/results.md, "Reproducing a run"): ``train.deterministic``,
-the run's commit checked out (refused otherwise, unless ``--any-commit``), the same CPU type, and
+the run's commit checked out (refused otherwise, unless ``--any-commit``; the checkout's own
+``tools/run.py`` runs, so any older commit works), the same CPU type, and
 the same number of TensorFlow threads. The thread count is taken from the record
 (``provenance.machine``: ``TF_NUM_INTRAOP_THREADS`` if it was set, else the usable cores) or from
 ``--threads``; runs recorded before ``machine`` existed need ``--threads`` (the committed
@@ -36,6 +40,11 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("results", help="the run's results.json (or a committed <run>.json)")
     p.add_argument("--run-dir", required=True, help="where the rerun writes (must not exist)")
+    p.add_argument(
+        "--checkout",
+        default=ROOT,
+        help="a checkout of the run's commit whose tools/run.py runs (default: this one)",
+    )
     p.add_argument("--threads", type=int, help="TensorFlow threads (default: from the record)")
     p.add_argument("--any-commit", action="store_true", help="rerun even if HEAD differs")
     p.add_argument("--allow-dirty", action="store_true", help="rerun from a modified tree")
@@ -50,9 +59,9 @@ def recorded_threads(record: dict) -> int | None:
     return machine.get("usable_cpus")
 
 
-def rerun_argv(record: dict, run_dir: str) -> list[str]:
+def rerun_argv(record: dict, run_dir: str, root: str = ROOT) -> list[str]:
     """The recorded ``tools/run.py`` arguments with ``--run-dir`` replaced and paths inside the
-    recording checkout moved into this one."""
+    recording checkout moved into ``root``."""
     command = record["provenance"]["command"]
     old_root = command.get("cwd") or ""
     argv = list(command["argv"])
@@ -65,7 +74,7 @@ def rerun_argv(record: dict, run_dir: str) -> list[str]:
             i += 2
             continue
         if old_root and a.startswith(old_root + os.sep):
-            a = os.path.join(ROOT, os.path.relpath(a, old_root))
+            a = os.path.join(root, os.path.relpath(a, old_root))
         out.append(a)
         i += 1
     if "--run-dir" not in out:
@@ -128,12 +137,13 @@ def main(argv=None) -> int:
     if not provenance or not provenance.get("command", {}).get("argv"):
         raise SystemExit(f"{args.results}: no provenance.command; the run cannot be repeated")
     recorded_git = provenance.get("git", {})
-    here = git_state(ROOT)
+    code = os.path.abspath(args.checkout)
+    here = git_state(code)
     if not args.any_commit and recorded_git.get("commit") != here["commit"]:
         raise SystemExit(
-            f"{args.results} was made at commit {recorded_git.get('commit')}, this checkout is "
-            f"{here['commit']}: check that commit out (e.g. `git worktree add /tmp/rerun "
-            f"{recorded_git.get('commit')}`) or pass --any-commit"
+            f"{args.results} was made at commit {recorded_git.get('commit')}, {code} is at "
+            f"{here['commit']}: check that commit out (`git worktree add /tmp/rerun "
+            f"{recorded_git.get('commit')}`) and pass --checkout /tmp/rerun, or --any-commit"
         )
     if here["dirty"] and not args.allow_dirty:
         raise SystemExit("this checkout has uncommitted changes; commit them or --allow-dirty")
@@ -149,12 +159,17 @@ def main(argv=None) -> int:
         os.environ,
         TF_NUM_INTRAOP_THREADS=str(threads),
         TF_NUM_INTEROP_THREADS=str(threads),
-        PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]),
+        PYTHONPATH=os.pathsep.join([code, os.environ.get("PYTHONPATH", "")]),
     )
-    cmd = [sys.executable, os.path.join(ROOT, "tools", "run.py"), *rerun_argv(record, args.run_dir)]
+    run_dir = os.path.abspath(args.run_dir)
+    cmd = [
+        sys.executable,
+        os.path.join(code, "tools", "run.py"),
+        *rerun_argv(record, run_dir, code),
+    ]
     os.makedirs(args.run_dir)
     with open(os.path.join(args.run_dir, "stdout.log"), "w") as log:
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.run(cmd, cwd=code, env=env, stdout=log, stderr=subprocess.STDOUT)
     if proc.returncode != 0:
         raise SystemExit(
             f"the rerun failed (exit {proc.returncode}); see {args.run_dir}/stdout.log"

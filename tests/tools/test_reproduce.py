@@ -57,7 +57,7 @@ def recorded(tmp_path_factory):
 def _reproduce(results, run_dir, *extra):
     return subprocess.run(
         [sys.executable, os.path.join(ROOT, "tools", "reproduce.py"), str(results),
-         "--run-dir", str(run_dir), "--allow-dirty", *extra],
+         "--run-dir", str(run_dir), "--checkout", ROOT, "--allow-dirty", *extra],
         env=ENV, cwd=ROOT, capture_output=True, text=True,
     )  # fmt: skip
 
@@ -101,6 +101,9 @@ def test_paths_of_the_recording_checkout_move_here():
     record = {"provenance": {"command": {
         "argv": ["--yaml", "/old/repo/hparams/ncf.yaml", "--run-dir", "/old/runs/x",
                  "--set", "train.seed=1"], "cwd": "/old/repo"}}}  # fmt: skip
+    assert (
+        reproduce.rerun_argv(record, "/new/run", "/at/commit")[1] == "/at/commit/hparams/ncf.yaml"
+    )
     assert reproduce.rerun_argv(record, "/new/run") == [
         "--yaml", os.path.join(ROOT, "hparams", "ncf.yaml"), "--run-dir", "/new/run",
         "--set", "train.seed=1",
