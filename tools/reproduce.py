@@ -94,7 +94,8 @@ def compare(record: dict, rerun: dict, record_log: str | None, rerun_log: str) -
     differences = []
     old_data = {k: v["sha256"] for k, v in record["provenance"].get("data", {}).items()}
     new_data = {k: v["sha256"] for k, v in rerun["provenance"].get("data", {}).items()}
-    if old_data != new_data:
+    data_compared = bool(old_data)  # runs recorded before data hashes existed have none
+    if data_compared and old_data != new_data:
         differences.append({"what": "data sha256", "recorded": old_data, "rerun": new_data})
     for split in ("valid_metrics", "test_metrics"):
         for k in sorted(set(record.get(split, {})) | set(rerun.get(split, {}))):
@@ -114,7 +115,12 @@ def compare(record: dict, rerun: dict, record_log: str | None, rerun_log: str) -
                     "rerun_rows": len(new),
                 }
             )
-    return {"identical": not differences, "log_compared": log_compared, "differences": differences}
+    return {
+        "identical": not differences,
+        "data_compared": data_compared,
+        "log_compared": log_compared,
+        "differences": differences,
+    }
 
 
 def _record_log(path: str) -> str | None:

@@ -66,7 +66,8 @@ def test_a_deterministic_run_repeats_every_digit(recorded, tmp_path):
     proc = _reproduce(recorded / "results.json", tmp_path / "rerun")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = json.loads(proc.stdout)
-    assert report["identical"] and report["log_compared"] and report["differences"] == []
+    assert report["identical"] and report["log_compared"] and report["data_compared"]
+    assert report["differences"] == []
     record = json.loads((recorded / "results.json").read_text())
     assert report["threads"] == record["provenance"]["machine"]["usable_cpus"]
     rerun = json.loads((tmp_path / "rerun" / "results.json").read_text())
@@ -93,7 +94,12 @@ def test_differences_are_reported(recorded, tmp_path):
     assert set(what) == {"data sha256", "test_metrics.auc", "training_log.csv"}
     assert what["training_log.csv"]["first_differing_epoch"] == 2
     same = reproduce.compare(record, record, None, str(recorded / "training_log.csv"))
-    assert same == {"identical": True, "log_compared": False, "differences": []}
+    assert same == {
+        "identical": True,
+        "data_compared": True,
+        "log_compared": False,
+        "differences": [],
+    }
 
 
 def test_paths_of_the_recording_checkout_move_here():
