@@ -130,15 +130,13 @@ def run_one(model: str, seed: int, overrides: list[str], out: str, threads: int 
 def run_all(args) -> None:
     """Every (model, seed) of ``args``, ``args.jobs`` at a time; a failed run does not stop the
     others, and all failures are raised together at the end."""
-    pairs = [(m, s) for m in args.models for s in args.seeds]
     failures = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = {}
-        for model, seed in pairs:
-            futures[pool.submit(run_one, model, seed, args.set, args.out, args.threads)] = (
-                model,
-                seed,
-            )
+        futures = [
+            pool.submit(run_one, model, seed, args.set, args.out, args.threads)
+            for model in args.models
+            for seed in args.seeds
+        ]
         for future in concurrent.futures.as_completed(futures):
             try:
                 future.result()
@@ -228,10 +226,14 @@ def commit_text(commits: list[dict]) -> str:
     )
 
 
+def doc_folder(out: str) -> str:
+    """``out`` as a table's marker names it: relative to the repository, ``/``-separated."""
+    return os.path.relpath(os.path.abspath(out), ROOT).replace(os.sep, "/")
+
+
 def doc_marker(out: str) -> str:
-    """The opening marker of ``out``'s table in a document (``out`` relative to the repository)."""
-    rel = os.path.relpath(os.path.abspath(out), ROOT).replace(os.sep, "/")
-    return f"<!-- table: {rel} -->"
+    """The opening marker of ``out``'s table in a document."""
+    return f"<!-- table: {doc_folder(out)} -->"
 
 
 DOC_TABLE = re.compile(r"<!-- table: (?P<out>[^ ]+) -->\n(?P<body>.*?)<!-- /table -->", re.S)
@@ -248,15 +250,14 @@ def update_doc(path: str, out: str, markdown: str) -> None:
 
     with open(path, encoding="utf-8") as f:
         text = f.read()
-    marker = doc_marker(out)
-    start = text.find(marker + "\n")
-    end = text.find("<!-- /table -->", start)
-    if start < 0 or end < 0:
+    folder = doc_folder(out)
+    block = next((m for m in DOC_TABLE.finditer(text) if m["out"] == folder), None)
+    if block is None:
         raise SystemExit(
-            f"{path}: no block `{marker}` ... `<!-- /table -->` to write the table into; "
+            f"{path}: no block `{doc_marker(out)}` ... `<!-- /table -->` to write the table into; "
             "add the two marker lines where the table belongs"
         )
-    start += len(marker) + 1
+    start, end = block.span("body")
     atomic_write_text(path, text[:start] + markdown + "\n" + text[end:])
 
 

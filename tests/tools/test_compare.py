@@ -1,20 +1,11 @@
 """``tools/compare.py``: the summary says which commits its runs come from."""
 
-import importlib.util
 import json
 import os
 
+from tests.tools.tool_loader import load_tool
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def _compare_module(monkeypatch):
-    monkeypatch.syspath_prepend(os.path.join(ROOT, "tools"))
-    spec = importlib.util.spec_from_file_location(
-        "compare_tool", os.path.join(ROOT, "tools", "compare.py")
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _fake_run(out, name, commit, dirty, auc):
@@ -25,8 +16,8 @@ def _fake_run(out, name, commit, dirty, auc):
     (out / name / "results.json").write_text(json.dumps(result))
 
 
-def test_summary_records_run_commits_and_warns_when_mixed(tmp_path, monkeypatch, capsys):
-    compare = _compare_module(monkeypatch)
+def test_summary_records_run_commits_and_warns_when_mixed(tmp_path, capsys):
+    compare = load_tool("compare")
     _fake_run(tmp_path, "gru4rec-seed1", "a" * 40, False, 0.7)
     _fake_run(tmp_path, "gru4rec-seed2", "a" * 40, False, 0.8)
     compare.main(["--models", "gru4rec", "--out", str(tmp_path), "--table-only",
@@ -44,8 +35,8 @@ def test_summary_records_run_commits_and_warns_when_mixed(tmp_path, monkeypatch,
     assert "do not all come from one clean commit" in capsys.readouterr().err
 
 
-def test_ranking_columns_follow_the_sampled_ones(tmp_path, monkeypatch):
-    compare = _compare_module(monkeypatch)
+def test_ranking_columns_follow_the_sampled_ones(tmp_path):
+    compare = load_tool("compare")
     for seed, (auc, hit) in enumerate([(0.7, 0.1), (0.8, 0.3)], 1):
         _fake_run(tmp_path, f"gru4rec-seed{seed}", "a" * 40, False, auc)
         path = tmp_path / f"gru4rec-seed{seed}" / "results.json"
@@ -61,9 +52,9 @@ def test_ranking_columns_follow_the_sampled_ones(tmp_path, monkeypatch):
     assert summary["models"]["gru4rec"]["full_hit@10"]["values"] == [0.1, 0.3]
 
 
-def test_table_only_reads_the_committed_layout(tmp_path, monkeypatch):
+def test_table_only_reads_the_committed_layout(tmp_path):
     """docs/results/<table>/<model>-seed<n>.json (results.json copied flat) gives the same table."""
-    compare = _compare_module(monkeypatch)
+    compare = load_tool("compare")
     runs, flat = tmp_path / "runs", tmp_path / "flat"
     flat.mkdir()
     for seed, auc in ((1, 0.7), (2, 0.8)):
@@ -105,7 +96,7 @@ with open(os.path.join(run_dir, "results.json"), "w") as f:
 
 
 def test_jobs_run_at_the_same_time_with_fixed_threads(tmp_path, monkeypatch):
-    compare = _compare_module(monkeypatch)
+    compare = load_tool("compare")
     fake = tmp_path / "fake_run.py"
     fake.write_text(FAKE_RUN)
     monkeypatch.setattr(compare, "RUN_SCRIPT", str(fake))
@@ -121,7 +112,7 @@ def test_jobs_run_at_the_same_time_with_fixed_threads(tmp_path, monkeypatch):
 
 
 def test_a_failed_run_does_not_stop_the_others(tmp_path, monkeypatch):
-    compare = _compare_module(monkeypatch)
+    compare = load_tool("compare")
     fake = tmp_path / "fake_run.py"
     fake.write_text(FAKE_RUN)
     monkeypatch.setattr(compare, "RUN_SCRIPT", str(fake))
@@ -136,8 +127,8 @@ def test_a_failed_run_does_not_stop_the_others(tmp_path, monkeypatch):
     assert not (out / "gru4rec-seed2" / "results.json").exists()
 
 
-def test_publish_copies_runs_flat_and_summarizes_there(tmp_path, monkeypatch):
-    compare = _compare_module(monkeypatch)
+def test_publish_copies_runs_flat_and_summarizes_there(tmp_path):
+    compare = load_tool("compare")
     runs, docs = tmp_path / "runs", tmp_path / "docs" / "t"
     for seed, auc in ((1, 0.7), (2, 0.8)):
         _fake_run(runs, f"gru4rec-seed{seed}", "a" * 40, False, auc)

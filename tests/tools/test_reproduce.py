@@ -4,7 +4,6 @@ digit; a record that does not match is reported, and a rerun from another commit
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import os
 import subprocess
@@ -12,6 +11,7 @@ import sys
 
 import pytest
 
+from tests.tools.tool_loader import load_tool
 from tf_lsrec.data.prepare import prepare_dataset
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -22,19 +22,6 @@ SETS = ["data.dataset=synthetic", "data.synthetic_interactions=800", "train.seed
         "model.hidden_size=16", "model.item_embedding_dim=8", "model.cate_embedding_dim=8", "model.attention_size=16",
         "info.show_step=1000", "train.deterministic=true"]  # fmt: skip
 ENV = {**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "2"}
-
-
-def _tool(name):
-    sys.path.insert(0, os.path.join(ROOT, "tools"))
-    try:
-        spec = importlib.util.spec_from_file_location(
-            f"{name}_tool_test", os.path.join(ROOT, "tools", f"{name}.py")
-        )
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(os.path.join(ROOT, "tools"))
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +63,7 @@ def test_a_deterministic_run_repeats_every_digit(recorded, tmp_path):
 
 
 def test_differences_are_reported(recorded, tmp_path):
-    reproduce = _tool("reproduce")
+    reproduce = load_tool("reproduce")
     record = json.loads((recorded / "results.json").read_text())
     changed = copy.deepcopy(record)
     changed["test_metrics"]["auc"] += 1e-4
@@ -103,7 +90,7 @@ def test_differences_are_reported(recorded, tmp_path):
 
 
 def test_paths_of_the_recording_checkout_move_here():
-    reproduce = _tool("reproduce")
+    reproduce = load_tool("reproduce")
     record = {"provenance": {"command": {
         "argv": ["--yaml", "/old/repo/hparams/ncf.yaml", "--run-dir", "/old/runs/x",
                  "--set", "train.seed=1"], "cwd": "/old/repo"}}}  # fmt: skip

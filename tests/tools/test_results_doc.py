@@ -8,10 +8,11 @@ number typed or edited by hand, or a run added without regenerating, fails here.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 
 import pytest
+
+from tests.tools.tool_loader import load_tool
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RESULTS_MD = os.path.join(ROOT, "docs", "results.md")
@@ -19,18 +20,7 @@ RESULTS_MD = os.path.join(ROOT, "docs", "results.md")
 
 @pytest.fixture(scope="module")
 def compare():
-    import sys
-
-    sys.path.insert(0, os.path.join(ROOT, "tools"))
-    try:
-        spec = importlib.util.spec_from_file_location(
-            "compare_tool_doc", os.path.join(ROOT, "tools", "compare.py")
-        )
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(os.path.join(ROOT, "tools"))
-    return module
+    return load_tool("compare")
 
 
 def _marked(compare) -> dict[str, str]:
