@@ -5,6 +5,7 @@ import pickle
 import pandas as pd
 import pytest
 
+from tests.tool_loader import load_tool
 from tf_lsrec.data import public
 from tf_lsrec.data.public import DAY, prepare_public
 from tf_lsrec.data.sequential import SplitRule, read_manifest
@@ -329,20 +330,8 @@ def test_errors_name_the_file(tmp_path):
         prepare_public("netflix", [], tmp_path / "o")
 
 
-def _tool(monkeypatch, name):
-    import importlib.util
-    import os
-
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    monkeypatch.syspath_prepend(os.path.join(root, "tools"))
-    spec = importlib.util.spec_from_file_location(name, os.path.join(root, "tools", f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_prepare_data_cli_public_dataset(tmp_path, monkeypatch):
-    tool = _tool(monkeypatch, "prepare_data")
+def test_prepare_data_cli_public_dataset(tmp_path):
+    tool = load_tool("prepare_data")
     # Taobao-shaped log that survives the default filters: 150 users x 12 of 120 items
     rows = [
         (f"u{k}", f"i{(k * 12 + j) % 120}", f"c{(k * 12 + j) % 120 % 7}", "pv",
@@ -360,9 +349,9 @@ def test_prepare_data_cli_public_dataset(tmp_path, monkeypatch):
     check_negatives(out / "test_data", 99)
 
 
-def test_prepare_data_cli_duckdb_engine(tmp_path, monkeypatch):
+def test_prepare_data_cli_duckdb_engine(tmp_path):
     pytest.importorskip("duckdb")
-    tool = _tool(monkeypatch, "prepare_data")
+    tool = load_tool("prepare_data")
     from tf_lsrec.data.synthetic import generate_interactions
 
     inter, _ = generate_interactions(50, seed=0, n_items=40, n_categories=4)

@@ -9,22 +9,18 @@ the gradients of the total loss and every variable after one Adam step (BN stati
 SUM gets the same weights and batch and must reproduce all of them.
 """
 
-import importlib.util
 import os
 
 import numpy as np
 import pytest
 
+from tests.tool_loader import load_tool
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-TOOL = os.path.join(os.path.dirname(os.path.dirname(HERE)), "tools", "benches",
-                    "ms_transplant_sum.py")  # fmt: skip
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location("ms_transplant_sum", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("benches/ms_transplant_sum")
 
 
 @pytest.mark.parametrize("cell", ["SUM", "SUMV2"])

@@ -1,12 +1,11 @@
 """tools/run.py: results survive a failed export; a rerun with other hparams writes nothing."""
 
-import importlib.util
 import json
 import os
-import sys
 
 import pytest
 
+from tests.tool_loader import load_tool
 from tf_lsrec.data.prepare import make_planted_dataset
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
@@ -14,13 +13,7 @@ ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 
 @pytest.fixture(scope="module")
 def run_tool():
-    tools = os.path.join(ROOT, "tools")
-    if tools not in sys.path:
-        sys.path.insert(0, tools)  # tools/_bootstrap.py
-    spec = importlib.util.spec_from_file_location("run_tool", os.path.join(ROOT, "tools", "run.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("run")
 
 
 @pytest.fixture(scope="module")

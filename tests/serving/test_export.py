@@ -219,17 +219,15 @@ def test_crash_during_export_leaves_no_version_directory(served, tmp_path, monke
     assert next_version(os.path.join(base, "gru4rec")) == 1
 
 
-def test_run_py_export_flags_export_the_trained_model(planted_paths, tmp_path, monkeypatch):
+def test_run_py_export_flags_export_the_trained_model(planted_paths, tmp_path):
     """``tools/run.py --export DIR --jit-compile`` trains, then writes version 1 under DIR whose
     export info records the XLA option, and ``results.json`` points to it."""
-    import importlib.util
     import json
 
-    root = os.path.join(os.path.dirname(__file__), "..", "..")
-    monkeypatch.syspath_prepend(os.path.join(root, "tools"))
-    spec = importlib.util.spec_from_file_location("run_tool", os.path.join(root, "tools", "run.py"))
-    run_tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(run_tool)
+    from tests.tool_loader import ROOT as root
+    from tests.tool_loader import load_tool
+
+    run_tool = load_tool("run")
     sets = [f"data.{k}={v}" for k, v in planted_paths.as_hparams().items()]
     sets += [
         "train.epochs=1",

@@ -3,7 +3,7 @@
 import json
 import os
 
-from tests.tools.tool_loader import load_tool
+from tests.tool_loader import load_tool
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from tests.tools.tool_loader import load_tool
+from tests.tool_loader import load_tool
 from tf_lsrec.data.prepare import prepare_dataset
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from tests.tools.tool_loader import load_tool
+from tests.tool_loader import load_tool
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RESULTS_MD = os.path.join(ROOT, "docs", "results.md")
