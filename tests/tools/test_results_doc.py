@@ -3,12 +3,16 @@
 A table between ``<!-- table: docs/results/<table> -->`` and ``<!-- /table -->`` is written by
 ``python tools/compare.py --table-only --out docs/results/<table> --doc docs/results.md``; this
 test regenerates each one from ``docs/results/<table>/<model>-seed<n>.json`` and compares, so a
-number typed or edited by hand, or a run added without regenerating, fails here.
+number typed or edited by hand, or a run added without regenerating, fails here. The index
+between ``<!-- sources -->`` and ``<!-- /sources -->`` must state the commit of every run file it
+lists.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 
 import pytest
 
@@ -63,11 +67,69 @@ def test_update_doc_replaces_only_the_marked_block(compare, tmp_path):
 
 
 def test_one_seed_is_shown_without_a_spread(compare, tmp_path):
-    import json
-
     result = {"model": "gru4rec", "test_metrics": {"auc": 0.75}, "epochs_run": 1,
               "timings": {"fit_seconds": 2.0}, "hparams": {"epochs": 1}}  # fmt: skip
     (tmp_path / "gru4rec-seed1.json").write_text(json.dumps(result))
     table, summary = compare.summarize(str(tmp_path), ["auc"])
     assert table.splitlines()[2] == "| gru4rec | 1 | 0.7500 | 2 |"
     assert summary["gru4rec"]["auc"]["std"] is None
+
+
+SOURCES = re.compile(r"<!-- sources -->\n(.*?)<!-- /sources -->", re.S)
+SHORT_HASH = re.compile(r"\b[0-9a-f]{7}\b")
+
+
+def _run_commit(record) -> str | None:
+    """The commit a run record states: ``provenance.git.commit`` for runs and benches,
+    ``recorded_commit`` for a ``tools/reproduce.py`` report (the run it checked)."""
+    git = (record.get("provenance") or {}).get("git") or {}
+    return git.get("commit") or record.get("recorded_commit")
+
+
+def _source_rows() -> list[tuple[str, list[str], str]]:
+    with open(RESULTS_MD, encoding="utf-8") as f:
+        match = SOURCES.search(f.read())
+    assert match, "docs/results.md has no <!-- sources --> index"
+    rows = []
+    for line in match.group(1).splitlines()[2:]:  # header and rule first
+        section, paths, commits = (c.strip() for c in line.strip("|").split("|"))
+        rows.append((section, re.findall(r"`([^`]+)`", paths), commits))
+    return rows
+
+
+def test_sources_index_states_the_commit_of_every_run_it_lists():
+    """The index at the top of docs/results.md names, per section, the committed JSON and the
+    commit(s) of its runs. Every run file there must come from a stated commit, every stated
+    commit must be found in them, and "not recorded" must be said where a run lacks one."""
+    with open(RESULTS_MD, encoding="utf-8") as f:
+        headings = {line.lstrip("#").strip() for line in f if line.startswith("#")}
+    rows = _source_rows()
+    assert any(paths == ["docs/results/ml100k_3seeds/"] for _, paths, _ in rows)
+    for section, paths, commits in rows:
+        assert section in headings, f"index row {section!r} names no section of results.md"
+        stated = set(SHORT_HASH.findall(commits))
+        found, missing = set(), []
+        for path in paths:
+            full = os.path.join(ROOT, path)
+            files = (
+                [full]
+                if os.path.isfile(full)
+                else [
+                    os.path.join(d, n)
+                    for d, _, names in os.walk(full)
+                    for n in names
+                    if n.endswith(".json") and n != "summary.json"
+                ]
+            )
+            assert files, f"{section}: {path} has no JSON"
+            for name in files:
+                with open(name, encoding="utf-8") as f:
+                    commit = _run_commit(json.load(f))
+                if commit is None:
+                    missing.append(name)
+                else:
+                    found.add(commit[:7])
+        assert found <= stated, f"{section}: runs from {sorted(found - stated)} not stated"
+        assert stated <= found, f"{section}: stated {sorted(stated - found)} found in no run"
+        if missing:
+            assert "not recorded" in commits, f"{section}: {missing[0]} records no commit"
