@@ -164,8 +164,8 @@ def summarize(out: str, metrics: list[str]) -> tuple[str, dict]:
         by_model.setdefault(r["model"], []).append(r)
     metrics = [*metrics, *ranking_columns(by_model, metrics)]
     summary = {}
-    header = "| model | seeds | " + " | ".join(metrics) + " | train s/epoch |"
-    lines = [header, "|" + "---|" * (len(metrics) + 3)]
+    header = "| model | seeds | " + " | ".join(metrics) + " | best epoch | train s/epoch |"
+    lines = [header, "|" + "---|" * (len(metrics) + 4)]
     for model, runs in by_model.items():
         row = {"seeds": len(runs)}
         cells = []
@@ -182,9 +182,21 @@ def summarize(out: str, metrics: list[str]) -> tuple[str, dict]:
         epochs = [r.get("epochs_run") or r["hparams"]["epochs"] for r in runs]
         per_epoch = np.mean([r["timings"]["fit_seconds"] / max(e, 1) for r, e in zip(runs, epochs)])
         row["train_seconds_per_epoch"] = float(per_epoch)
+        row["best_epoch"] = [r.get("best_epoch") for r in runs]
+        row["epochs_run"] = epochs
         summary[model] = row
+        cells.append(best_epochs_cell(row["best_epoch"], epochs))
         lines.append(f"| {model} | {len(runs)} | " + " | ".join(cells) + f" | {per_epoch:.0f} |")
     return "\n".join(lines), summary
+
+
+def best_epochs_cell(best: list, run: list[int]) -> str:
+    """Each seed's best validation epoch over the epochs it ran, ``"9/10 3/8"``: a best epoch at
+    the end says the run was still improving, fewer epochs than asked say early stopping ended it
+    (``–`` for runs that did not record their best epoch)."""
+    if any(b is None for b in best):
+        return "–"
+    return " ".join(f"{b}/{e}" for b, e in zip(best, run))
 
 
 def ranking_columns(by_model: dict[str, list[dict]], metrics: list[str]) -> list[str]:

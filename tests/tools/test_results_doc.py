@@ -71,8 +71,20 @@ def test_one_seed_is_shown_without_a_spread(compare, tmp_path):
               "timings": {"fit_seconds": 2.0}, "hparams": {"epochs": 1}}  # fmt: skip
     (tmp_path / "gru4rec-seed1.json").write_text(json.dumps(result))
     table, summary = compare.summarize(str(tmp_path), ["auc"])
-    assert table.splitlines()[2] == "| gru4rec | 1 | 0.7500 | 2 |"
+    assert table.splitlines()[2] == "| gru4rec | 1 | 0.7500 | – | 2 |"  # no best epoch recorded
     assert summary["gru4rec"]["auc"]["std"] is None
+
+
+def test_best_epoch_column_shows_each_seed_against_the_epochs_it_ran(compare, tmp_path):
+    for seed, best, ran, auc in ((1, 9, 10, 0.70), (2, 3, 8, 0.80)):
+        result = {"model": "clsr", "test_metrics": {"auc": auc}, "best_epoch": best,
+                  "epochs_run": ran, "timings": {"fit_seconds": 4.0 * ran},
+                  "hparams": {"epochs": 10}}  # fmt: skip
+        (tmp_path / f"clsr-seed{seed}.json").write_text(json.dumps(result))
+    table, summary = compare.summarize(str(tmp_path), ["auc"])
+    assert table.splitlines()[0].endswith("| auc | best epoch | train s/epoch |")
+    assert table.splitlines()[2] == "| clsr | 2 | 0.7500 ± 0.0707 | 9/10 3/8 | 4 |"
+    assert summary["clsr"]["best_epoch"] == [9, 3] and summary["clsr"]["epochs_run"] == [10, 8]
 
 
 SOURCES = re.compile(r"<!-- sources -->\n(.*?)<!-- /sources -->", re.S)
