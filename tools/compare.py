@@ -150,9 +150,9 @@ def result_files(out: str) -> list[str]:
     """The runs' JSON under ``out``: ``<run>/results.json`` as written here, or
     ``<model>-seed<n>.json`` as committed under ``docs/results/`` (so a committed table can be
     regenerated with ``--table-only --out docs/results/<table>``)."""
-    return sorted(glob.glob(os.path.join(out, "*", "results.json"))) + sorted(
-        glob.glob(os.path.join(out, "*-seed*.json"))
-    )
+    from tf_lsrec.utils.run_files import run_results
+
+    return run_results(out)
 
 
 def summarize(out: str, metrics: list[str]) -> tuple[str, dict]:
@@ -278,15 +278,16 @@ def publish(out: str, dest: str) -> list[str]:
     ``dest/<run>.json`` (``dest/<run>.training_log.csv``); returns the runs copied."""
     import shutil
 
+    from tf_lsrec.utils.run_files import RESULTS_NAME, published_paths, training_log_of
+
     os.makedirs(dest, exist_ok=True)
     copied = []
-    for path in sorted(glob.glob(os.path.join(out, "*", "results.json"))):
-        run_dir = os.path.dirname(path)
-        name = os.path.basename(run_dir)
-        shutil.copyfile(path, os.path.join(dest, f"{name}.json"))
-        log = os.path.join(run_dir, "training_log.csv")
-        if os.path.exists(log):
-            shutil.copyfile(log, os.path.join(dest, f"{name}.training_log.csv"))
+    for path in sorted(glob.glob(os.path.join(out, "*", RESULTS_NAME))):
+        name = os.path.basename(os.path.dirname(path))
+        results, log = published_paths(dest, name)
+        shutil.copyfile(path, results)
+        if training_log_of(path):
+            shutil.copyfile(training_log_of(path), log)
         copied.append(name)
     return copied
 

@@ -123,19 +123,10 @@ def compare(record: dict, rerun: dict, record_log: str | None, rerun_log: str) -
     }
 
 
-def _record_log(path: str) -> str | None:
-    """``training_log.csv`` beside a ``results.json``, or ``<run>.training_log.csv`` beside a
-    committed ``<run>.json``."""
-    beside = os.path.join(os.path.dirname(path), "training_log.csv")
-    if os.path.basename(path) == "results.json" and os.path.exists(beside):
-        return beside
-    flat = path.removesuffix(".json") + ".training_log.csv"
-    return flat if os.path.exists(flat) else None
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     from tf_lsrec.utils.provenance import git_state
+    from tf_lsrec.utils.run_files import LOG_NAME, training_log_of
 
     with open(args.results, encoding="utf-8") as f:
         record = json.load(f)
@@ -191,8 +182,8 @@ def main(argv=None) -> int:
         **compare(
             record,
             rerun,
-            _record_log(args.results),
-            os.path.join(args.run_dir, "training_log.csv"),
+            training_log_of(args.results),
+            os.path.join(args.run_dir, LOG_NAME),
         ),
     }
     json.dump(report, sys.stdout, indent=1)
