@@ -179,14 +179,22 @@ def summarize(out: str, metrics: list[str]) -> tuple[str, dict]:
             std = float(np.std(vals, ddof=1)) if len(vals) > 1 else None
             row[m] = {"mean": mean, "std": std, "values": vals}
             cells.append(f"{mean:.4f}" if std is None else f"{mean:.4f} ± {std:.4f}")
-        epochs = [r.get("epochs_run") or r["hparams"]["epochs"] for r in runs]
-        per_epoch = np.mean([r["timings"]["fit_seconds"] / max(e, 1) for r, e in zip(runs, epochs)])
-        row["train_seconds_per_epoch"] = float(per_epoch)
+        # records older than epochs_run give the hparams' epochs; 0: nothing trained (a
+        # reference such as tools/popularity.py), so no time per epoch
+        epochs = [r["hparams"]["epochs"] if r.get("epochs_run") is None else r["epochs_run"]
+                  for r in runs]  # fmt: skip
+        per_epoch = None
+        if all(epochs):
+            per_epoch = float(
+                np.mean([r["timings"]["fit_seconds"] / e for r, e in zip(runs, epochs)])
+            )
+        row["train_seconds_per_epoch"] = per_epoch
         row["best_epoch"] = [r.get("best_epoch") for r in runs]
         row["epochs_run"] = epochs
         summary[model] = row
         cells.append(best_epochs_cell(row["best_epoch"], epochs))
-        lines.append(f"| {model} | {len(runs)} | " + " | ".join(cells) + f" | {per_epoch:.0f} |")
+        cells.append("–" if per_epoch is None else f"{per_epoch:.0f}")
+        lines.append(f"| {model} | {len(runs)} | " + " | ".join(cells) + " |")
     return "\n".join(lines), summary
 
 
