@@ -46,7 +46,9 @@ def test_ranking_columns_follow_the_sampled_ones(tmp_path):
     compare.main(["--models", "gru4rec", "--out", str(tmp_path), "--table-only",
                   "--metrics", "auc"])  # fmt: skip
     table = (tmp_path / "summary.md").read_text().splitlines()
-    assert table[2] == "| model | seeds | auc | full_hit@10 | full_mrr | best epoch | train s/epoch |"
+    assert (
+        table[2] == "| model | seeds | auc | full_hit@10 | full_mrr | best epoch | train s/epoch |"
+    )
     assert "| 0.7500 ± 0.0707 | 0.2000 ± 0.1414 | 0.1000 ± 0.0707 |" in table[4]
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["models"]["gru4rec"]["full_hit@10"]["values"] == [0.1, 0.3]
