@@ -24,7 +24,6 @@ import _bootstrap  # noqa: F401  (legacy Keras, repo on sys.path)
 import argparse
 import json
 import os
-import platform
 import shlex
 import sys
 import time
@@ -42,16 +41,14 @@ def parse_args(argv=None):
 
 def run_seed(args, seed: int, argv: list[str]) -> dict:
     """Prepare, count and evaluate one seed; returns its results record."""
-    import tensorflow as tf
 
-    import tf_lsrec
     from tf_lsrec.data.prepare import prepare_data
     from tf_lsrec.hparams import prepare_hparams
     from tf_lsrec.io.lookup import VocabLookup
     from tf_lsrec.io.pipeline import SequentialData
     from tf_lsrec.models.popularity_reference import PopularityReference
     from tf_lsrec.models.ranking_eval import model_catalogue
-    from tf_lsrec.utils.provenance import run_provenance
+    from tf_lsrec.utils.provenance import run_record_context
 
     overrides = [*args.set, f"train.seed={seed}"]
     hp = prepare_hparams(args.yaml, overrides=overrides)
@@ -89,14 +86,7 @@ def run_seed(args, seed: int, argv: list[str]) -> dict:
             "fit_seconds": fit_seconds,
             "eval_seconds": eval_seconds,
         },
-        "data": paths.as_hparams(),
-        "hparams": hp.values(),
-        "versions": {
-            "tf_lsrec": tf_lsrec.__version__,
-            "tensorflow": tf.__version__,
-            "python": platform.python_version(),
-        },
-        "provenance": run_provenance(paths.as_hparams(), argv, "tools/popularity.py"),
+        **run_record_context(hp, paths, argv, "tools/popularity.py"),
     }
 
 

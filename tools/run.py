@@ -28,7 +28,6 @@ import argparse
 import datetime as _dt
 import json
 import os
-import platform
 import shlex
 import sys
 import time
@@ -76,9 +75,7 @@ def format_table(rows: dict[str, dict[str, float]]) -> str:
 def main(argv=None) -> dict:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
-    import tensorflow as tf
 
-    import tf_lsrec
     from tf_lsrec.data.prepare import prepare_data
     from tf_lsrec.hparams import check_required_keys, prepare_hparams
     from tf_lsrec.io.lookup import VocabLookup
@@ -86,7 +83,7 @@ def main(argv=None) -> dict:
     from tf_lsrec.models.distribute import strategy_from_hparams
     from tf_lsrec.models.precision import make_model
     from tf_lsrec.utils.files import atomic_write_text
-    from tf_lsrec.utils.provenance import run_provenance
+    from tf_lsrec.utils.provenance import run_record_context
     from tf_lsrec.utils.run_dir import check_rerun
 
     hp = prepare_hparams(args.yaml, overrides=args.set)
@@ -159,14 +156,7 @@ def main(argv=None) -> dict:
             "fit_seconds": fit_seconds,
             "eval_seconds": eval_seconds,
         },
-        "data": paths.as_hparams(),
-        "hparams": hp.values(),
-        "versions": {
-            "tf_lsrec": tf_lsrec.__version__,
-            "tensorflow": tf.__version__,
-            "python": platform.python_version(),
-        },
-        "provenance": run_provenance(paths.as_hparams(), argv, "tools/run.py"),
+        **run_record_context(hp, paths, argv, "tools/run.py"),
     }
     results_path = os.path.join(run_dir, "results.json")
     # results first: an export that fails (full disk, ...) must not lose the test metrics

@@ -157,3 +157,18 @@ def run_provenance(
         "command": command(argv, script),
         "machine": machine(),
     }
+
+
+def run_record_context(hp, data_paths, argv: Sequence[str] | None, script: str) -> dict[str, Any]:
+    """The closing keys of a run's ``results.json`` (``tools/run.py``, ``tools/popularity.py``):
+    ``data`` (the data paths used), ``hparams`` (resolved), ``versions`` (tf_lsrec, TensorFlow
+    and Python, the short form beside the metrics) and ``provenance`` (:func:`run_provenance`).
+    ``data_paths``: a ``tf_lsrec.data.paths.DataPaths``."""
+    paths = data_paths.as_hparams()
+    found = versions()
+    return {
+        "data": paths,
+        "hparams": hp.values(),
+        "versions": {k: found[k] for k in ("tf_lsrec", "tensorflow", "python")},
+        "provenance": run_provenance(paths, argv, script),
+    }
