@@ -294,8 +294,9 @@ def publish(out: str, dest: str) -> list[str]:
         name = os.path.basename(os.path.dirname(path))
         results, log = published_paths(dest, name)
         shutil.copyfile(path, results)
-        if training_log_of(path):
-            shutil.copyfile(training_log_of(path), log)
+        run_log = training_log_of(path)
+        if run_log:
+            shutil.copyfile(run_log, log)
         copied.append(name)
     return copied
 
