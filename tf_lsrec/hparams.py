@@ -208,7 +208,16 @@ _declare(
     ),
     eval_batch_size=S(int, None, "lines per evaluation batch (default batch_size)", nullable=True),
     EARLY_STOP=S(int, 100, "patience in epochs (0 = off)", check=_nonneg, expect=">= 0"),
-    train_num_ngs=S(int, 4, "in-batch negatives per training instance", check=_pos, expect="> 0"),
+    train_num_ngs=S(int, 4, "negatives per training instance", check=_pos, expect="> 0"),
+    train_negatives=S(
+        str,
+        "in_batch",
+        "where training negatives come from: in_batch = other instances' targets in the "
+        "batch (Microsoft's; as popular as the targets), uniform = items of the item vocab "
+        "drawn uniformly (never the target); NextItNet and BERT4Rec draw their per-position "
+        "negatives in-batch either way, LightGCN always samples uniformly",
+        choices=("in_batch", "uniform"),
+    ),
     is_clip_norm=S(int, 0, "clip each gradient tensor to max_grad_norm"),
     max_grad_norm=S(float, 2.0, check=_pos, expect="> 0"),
     seed=S(int, 42, "seed for initialisers, shuffling and negatives", nullable=True),

@@ -2,7 +2,8 @@
 
 Lines are streamed with ``TextLineDataset``, batched first and parsed per batch with vectorised
 ops (``decode_csv``, ``tf.strings.split``, hash-table lookups, ragged time features). Training
-draws the in-batch negatives in the graph with stateless random ops. Every batch follows the
+draws its negatives in the graph with stateless random ops: in-batch (Microsoft's, §2.5) or
+uniform over the item catalogue (``train_negatives``). Every batch follows the
 batch contract of docs/architecture.md and has static shapes.
 """
 
@@ -14,7 +15,9 @@ from typing import Any
 
 import tensorflow as tf
 
+from tf_lsrec.hparams import HParamsError
 from tf_lsrec.io import format as fmt
+from tf_lsrec.io.catalogue_index import CatalogueIndex
 from tf_lsrec.io.features import build_features, time_divisor
 from tf_lsrec.io.lookup import VocabLookup
 from tf_lsrec.io.validate import FileStats, SequentialFormatError, validate_file
@@ -26,6 +29,8 @@ __all__ = [
     "parse_lines",
     "pick_negatives",
     "sample_negatives",
+    "refuse_uniform_negatives",
+    "uniform_negatives",
     "validate_file",
 ]
 
@@ -126,6 +131,47 @@ def pick_negatives(
     return idx, has_negative
 
 
+def uniform_negatives(
+    items: tf.Tensor, position: tf.Tensor, pool_size: int, num_ngs: int, seed: tf.Tensor
+) -> tf.Tensor:
+    """Negatives drawn uniformly from a catalogue of ``pool_size`` items, with replacement,
+    never the instance's own target (``train_negatives: uniform``).
+
+    Args:
+        items: int32 ``[N]`` target item indices of the batch.
+        position: int ``[item vocab size]``, each item index's catalogue position (-1: the
+            item is not in the catalogue, e.g. the unknown item 0).
+        pool_size: ``n``, catalogue items (>= 2).
+        num_ngs: ``K``.
+        seed: int ``[2]`` seed of the stateless random op.
+
+    Returns:
+        int32 ``[N, K]`` catalogue positions. A target in the catalogue has ``n - 1``
+        candidates (its own position is skipped by shifting the draws above it up by one);
+        one outside it has all ``n``.
+    """
+    target_pos = tf.cast(tf.gather(position, items), tf.int32)  # [N]
+    in_pool = target_pos >= 0
+    candidates = pool_size - tf.cast(in_pool, tf.int32)  # [N]
+    u = tf.random.stateless_uniform([tf.shape(items)[0], num_ngs], seed=seed, dtype=tf.float32)
+    draw = tf.cast(tf.floor(u * tf.cast(candidates[:, None], tf.float32)), tf.int32)
+    draw = tf.minimum(draw, candidates[:, None] - 1)  # guard float rounding
+    skip = in_pool[:, None] & (draw >= target_pos[:, None])
+    return draw + tf.cast(skip, tf.int32)
+
+
+def refuse_uniform_negatives(hparams: Any, model: str) -> None:
+    """Raise ``HParamsError`` if ``train_negatives`` is not ``in_batch`` for ``model``, whose
+    per-position training negatives are drawn among the batch's targets in the model itself:
+    uniform negatives for its line targets only would mix two distributions in one loss."""
+    mode = hparams.get("train_negatives") or "in_batch"
+    if mode != "in_batch":
+        raise HParamsError(
+            f"train.train_negatives = {mode!r}: {model} draws its per-position negatives "
+            "in-batch; only 'in_batch' is supported"
+        )
+
+
 class SequentialData:
     """Training and evaluation datasets for one set of hyper-parameters and vocabularies.
 
@@ -154,6 +200,7 @@ class SequentialData:
         # (path, size, mtime) -> {group_size checked: stats}
         self._stats: dict[tuple, dict[int | None, FileStats]] = {}
         self._fallbacks = tf.Variable(0, dtype=tf.int64, trainable=False, name="neg_fallbacks")
+        self._negative_pools: dict[tuple, CatalogueIndex] = {}  # file version -> catalogue
 
     # ------------------------------------------------------------------ bookkeeping
     @property
@@ -200,6 +247,42 @@ class SequentialData:
             checked[group_size] = stats
         return checked[group_size]
 
+    def negative_pool(self, train_file: str | os.PathLike) -> CatalogueIndex:
+        """The catalogue ``train_negatives: uniform`` draws from: every item of ``item_vocab``
+        except the default one, with its most frequent category in ``train_file`` (the
+        catalogue full-catalogue ranking and the recommend signature use). Built once per file
+        version; items without a category in the file get category 0 and are counted in the log.
+        """
+        # serving.catalogue parses files with this module's parse_lines: import on use
+        from tf_lsrec.serving.catalogue import build_catalogue
+
+        path = os.fspath(train_file)
+        item_vocab = self.hparams.get("item_vocab")
+        if not item_vocab:
+            raise ValueError(
+                "train_negatives: uniform needs hparams `item_vocab` (section `data`): the "
+                "negatives are drawn from its items"
+            )
+        st = os.stat(path)
+        version = (os.path.abspath(path), st.st_size, st.st_mtime_ns, os.fspath(item_vocab))
+        if version not in self._negative_pools:
+            catalogue = build_catalogue({"item_vocab": item_vocab, "train_file": path})
+            pool = CatalogueIndex.from_catalogue(catalogue, self.lookup, self.vocab_sizes["item"])
+            if len(pool) < 2:
+                raise ValueError(
+                    f"train_negatives: uniform: item vocab {item_vocab} has {len(pool)} "
+                    "item(s) besides the default; a negative different from the target needs 2"
+                )
+            log.info(
+                "%s: uniform training negatives over %d catalogue items (%d have no category "
+                "in the file: category 0)",
+                path,
+                len(pool),
+                catalogue.missing_category,
+            )
+            self._negative_pools[version] = pool
+        return self._negative_pools[version]
+
     def _filtered(self, ds: tf.data.Dataset, min_len: int) -> tf.data.Dataset:
         def keep(lines):
             return tf.boolean_mask(lines, _history_lengths(lines) >= min_len)
@@ -232,12 +315,15 @@ class SequentialData:
         seed: int | None = None,
         shuffle: bool = True,
     ) -> tf.data.Dataset:
-        """Training batches with in-batch negatives (§2.5), ``B = batch_size * (K + 1)`` rows.
+        """Training batches with ``B = batch_size * (K + 1)`` rows.
 
         Lines are shuffled (``shuffle_buffer``, 0 = whole file; reshuffled each iteration),
         filtered by ``min_seq_length``, grouped into ``batch_size`` instances (the remainder
         is dropped and reported), and each instance becomes ``K + 1`` rows: the positive, then
-        ``K`` negatives. The same ``seed`` gives the same batches.
+        ``K`` negatives. The negatives follow ``hparams.train_negatives``: ``in_batch``
+        (default, Microsoft's §2.5: other instances' targets, so as popular as the targets)
+        or ``uniform`` (catalogue items, :meth:`negative_pool`). The same ``seed`` gives the
+        same batches.
         """
         hp = self.hparams
         path = os.fspath(file)
@@ -246,6 +332,12 @@ class SequentialData:
             raise ValueError(f"train_dataset: num_ngs = {k}; expected >= 1 (use eval_dataset)")
         seed = hp.get("seed") if seed is None else seed
         batch = int(hp.batch_size)
+        mode = hp.get("train_negatives") or "in_batch"
+        if mode not in ("in_batch", "uniform"):
+            raise ValueError(
+                f"hparams `train_negatives` = {mode!r}; expected 'in_batch' or 'uniform'"
+            )
+        pool = self.negative_pool(path) if mode == "uniform" else None
         ds, kept = self._lines(path, int(hp.min_seq_length), "train", group_size=1)
         if kept < batch:
             raise ValueError(
@@ -269,7 +361,7 @@ class SequentialData:
         ds = tf.data.Dataset.zip((ds, seeds))
         trim = bool(window)
         ds = ds.map(
-            lambda lines, s: self._train_batch(lines, s, k, batch, trim),
+            lambda lines, s: self._train_batch(lines, s, k, batch, trim, pool),
             num_parallel_calls=tf.data.AUTOTUNE,
             deterministic=True,
         )
@@ -308,7 +400,13 @@ class SequentialData:
         return tf.minimum(L, tf.maximum(1, -(-longest // step)) * step)
 
     def _train_batch(
-        self, lines, seed, k: int, batch: int, trim: bool = False
+        self,
+        lines,
+        seed,
+        k: int,
+        batch: int,
+        trim: bool = False,
+        pool: CatalogueIndex | None = None,
     ) -> dict[str, tf.Tensor]:
         feats = build_features(parse_lines(lines), self.lookup, self.max_seq_length, self.divisor)
         if trim:
@@ -317,13 +415,12 @@ class SequentialData:
             feats = {n: v[:, :cut] if n in _RANK2 else v for n, v in feats.items()}
         static_width = None if trim else self.max_seq_length  # a trimmed width varies per batch
         items, cates = feats["items"], feats["cates"]
-        idx, has_negative = sample_negatives(items, k, seed)
-        valid = tf.broadcast_to(has_negative[:, None], tf.shape(idx))
-        neg_items = tf.where(valid, tf.gather(items, idx), 0)
-        neg_cates = tf.where(valid, tf.gather(cates, idx), 0)
-        missing = tf.reduce_sum(1 - tf.cast(has_negative, tf.int64))
-        # update the counter only when needed: an unconditional assign serialises the map
-        tf.cond(missing > 0, lambda: self._fallbacks.assign_add(missing), lambda: missing)
+        if pool is None:
+            neg_items, neg_cates = self._in_batch_negatives(items, cates, k, seed)
+        else:
+            drawn = uniform_negatives(items, pool.position, len(pool), k, seed)
+            neg_items = tf.gather(pool.items, drawn)
+            neg_cates = tf.gather(pool.cates, drawn)
         rows = batch * (k + 1)
         block = tf.repeat(tf.range(batch), k + 1)
         out = {}
@@ -337,6 +434,18 @@ class SequentialData:
         out["labels"] = tf.reshape(tf.tile(pattern, [batch]), [rows, 1])
         out["sample_weight"] = tf.ones([rows], tf.float32)
         return _static(out, rows, static_width)
+
+    def _in_batch_negatives(self, items, cates, k: int, seed) -> tuple[tf.Tensor, tf.Tensor]:
+        """``(items, cates)`` int32 ``[N, K]`` of :func:`sample_negatives`; an instance with no
+        valid negative gets item / category 0 and is counted (:attr:`negative_fallbacks`)."""
+        idx, has_negative = sample_negatives(items, k, seed)
+        valid = tf.broadcast_to(has_negative[:, None], tf.shape(idx))
+        neg_items = tf.where(valid, tf.gather(items, idx), 0)
+        neg_cates = tf.where(valid, tf.gather(cates, idx), 0)
+        missing = tf.reduce_sum(1 - tf.cast(has_negative, tf.int64))
+        # update the counter only when needed: an unconditional assign serialises the map
+        tf.cond(missing > 0, lambda: self._fallbacks.assign_add(missing), lambda: missing)
+        return neg_items, neg_cates
 
     # ------------------------------------------------------------------ evaluation
     def eval_dataset(

@@ -42,7 +42,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from tf_lsrec.hparams import S, model_keys
-from tf_lsrec.io.pipeline import pick_negatives
+from tf_lsrec.io.pipeline import pick_negatives, refuse_uniform_negatives
 from tf_lsrec.layers.cloze import apply_cloze, cloze_positions
 from tf_lsrec.layers.initializers import fresh_initializer
 from tf_lsrec.layers.transformer import LN_EPSILON, CausalSelfAttentionBlock
@@ -81,6 +81,7 @@ class BERT4RecModel(SequentialModel):
 
     def __init__(self, hparams, iterator_creator=None, seed=None, **kwargs):
         super().__init__(hparams, iterator_creator, seed=seed, **kwargs)
+        refuse_uniform_negatives(hparams, "BERT4Rec")
         hp = hparams
         width = hp.item_embedding_dim + hp.cate_embedding_dim
         self.positions = self._embedding(hp.max_seq_length + 1, width, "position")

@@ -42,7 +42,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from tf_lsrec.hparams import S, model_keys, positive
-from tf_lsrec.io.pipeline import pick_negatives
+from tf_lsrec.io.pipeline import pick_negatives, refuse_uniform_negatives
 from tf_lsrec.layers.initializers import fresh_initializer
 from tf_lsrec.models.base import SequentialModel
 from tf_lsrec.models.losses import weighted_group_loss
@@ -125,6 +125,8 @@ class NextItNetModel(SequentialModel):
 
     def __init__(self, hparams, iterator_creator=None, seed=None, **kwargs):
         super().__init__(hparams, iterator_creator, seed=seed, **kwargs)
+        if hparams.nextitnet_train_positions == "all":
+            refuse_uniform_negatives(hparams, "NextItNet with nextitnet_train_positions: all")
         bad = [d for d in hparams.dilations if not isinstance(d, int) or d <= 0]
         if bad or not hparams.dilations:
             raise ValueError(
