@@ -59,3 +59,11 @@ def test_saved_model_round_trip(tmp_path):
     tf.saved_model.save(Scorer(), str(tmp_path / "m"))
     loaded = tf.saved_model.load(str(tmp_path / "m"))
     assert loaded(tf.constant(["b", "zz", "a"])).numpy().tolist() == [2, 0, 1]
+
+
+def test_vocab_reads_each_mapping_back_from_its_table():
+    lookup = VocabLookup({"u1": 0}, {"default_mid": 0, "i1": 1, "i7": 7}, {})
+    assert lookup.vocab("item") == {"default_mid": 0, "i1": 1, "i7": 7}
+    assert lookup.vocab("user") == {"u1": 0} and lookup.vocab("cate") == {}
+    with pytest.raises(ValueError, match="vocab kind 'items'"):
+        lookup.vocab("items")

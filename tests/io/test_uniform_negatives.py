@@ -105,3 +105,16 @@ def test_models_with_their_own_in_batch_negatives_refuse_uniform(vocab_files):
 
     with pytest.raises(HParamsError, match="train_negatives = 'uniform': BERT4Rec"):
         BERT4RecModel(hp, seed=1)
+
+
+def test_the_pool_comes_from_the_lookup_not_from_vocab_paths(write, vocab_files, h):
+    # tools/run.py keeps the prepared data paths out of hparams and hands the model a lookup
+    from tf_lsrec.io.lookup import VocabLookup
+
+    lookup = VocabLookup.from_files(vocab_files["user"], vocab_files["item"], vocab_files["cate"])
+    hp = prepare_hparams(model_type="gru4rec", train_negatives="uniform", batch_size=50)
+    assert not hp.get("item_vocab")
+    data = SequentialData(hp, lookup)
+    batch = next(iter(data.train_dataset(write("t.txt", _lines(h, 100)))))
+    negatives = batch["items"].numpy().reshape(50, 5)[:, 1:]
+    assert negatives.min() >= 1 and 4 not in negatives

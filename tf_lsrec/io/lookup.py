@@ -140,6 +140,16 @@ class VocabLookup(IndexLookups, tf.Module):
         """The raw ids of each vocab (for counting unknown ids outside the graph)."""
         return dict(self._key_sets)
 
+    def vocab(self, kind: str) -> dict[str, int]:
+        """The ``kind`` (``user`` / ``item`` / ``cate``) vocab as ``raw id -> index``, read back
+        from its lookup table (so it is the vocab the model uses, wherever it was loaded from)."""
+        if kind not in _KINDS:
+            raise ValueError(f"vocab kind {kind!r}; expected one of {list(_KINDS)}")
+        if not self._lengths[kind]:
+            return {}
+        keys, values = getattr(self, f"{kind}_table").export()
+        return dict(zip((k.decode() for k in keys.numpy()), values.numpy().tolist()))
+
     @staticmethod
     def _lookup(table: tf.lookup.StaticHashTable, ids):
         if isinstance(ids, tf.RaggedTensor):

@@ -248,30 +248,24 @@ class SequentialData:
         return checked[group_size]
 
     def negative_pool(self, train_file: str | os.PathLike) -> CatalogueIndex:
-        """The catalogue ``train_negatives: uniform`` draws from: every item of ``item_vocab``
+        """The catalogue ``train_negatives: uniform`` draws from: every item of the item vocab
         except the default one, with its most frequent category in ``train_file`` (the
         catalogue full-catalogue ranking and the recommend signature use). Built once per file
         version; items without a category in the file get category 0 and are counted in the log.
         """
         # serving.catalogue parses files with this module's parse_lines: import on use
-        from tf_lsrec.serving.catalogue import build_catalogue
+        from tf_lsrec.serving.catalogue import catalogue_from_file
 
         path = os.fspath(train_file)
-        item_vocab = self.hparams.get("item_vocab")
-        if not item_vocab:
-            raise ValueError(
-                "train_negatives: uniform needs hparams `item_vocab` (section `data`): the "
-                "negatives are drawn from its items"
-            )
         st = os.stat(path)
-        version = (os.path.abspath(path), st.st_size, st.st_mtime_ns, os.fspath(item_vocab))
+        version = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
         if version not in self._negative_pools:
-            catalogue = build_catalogue({"item_vocab": item_vocab, "train_file": path})
+            catalogue = catalogue_from_file(self.lookup.vocab("item"), path)
             pool = CatalogueIndex.from_catalogue(catalogue, self.lookup, self.vocab_sizes["item"])
             if len(pool) < 2:
                 raise ValueError(
-                    f"train_negatives: uniform: item vocab {item_vocab} has {len(pool)} "
-                    "item(s) besides the default; a negative different from the target needs 2"
+                    f"train_negatives: uniform: the item vocab has {len(pool)} item(s) besides "
+                    "the default; a negative different from the target needs 2"
                 )
             log.info(
                 "%s: uniform training negatives over %d catalogue items (%d have no category "

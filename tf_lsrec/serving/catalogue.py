@@ -119,6 +119,12 @@ def build_catalogue(
             "export needs hparams `train_file` (section `data`) for the item -> category map "
             "of the recommend signature, or an explicit item_categories= mapping"
         )
+    return catalogue_from_file(vocab, train_file)
+
+
+def catalogue_from_file(item_vocab: Mapping[str, int], train_file: str | os.PathLike) -> Catalogue:
+    """Catalogue of ``item_vocab`` (``catalogue_from_vocab``), each item with its most frequent
+    category in ``train_file`` (targets and histories)."""
     counts = item_category_counts(train_file)
     mapping = {item: _most_frequent(c) for item, c in counts.items()}
-    return catalogue_from_vocab(vocab, mapping, os.fspath(train_file))
+    return catalogue_from_vocab(item_vocab, mapping, os.fspath(train_file))
