@@ -38,7 +38,6 @@ import _bootstrap  # noqa: F401
 # isort: on
 import argparse
 import concurrent.futures
-import glob
 import json
 import os
 import re
@@ -286,11 +285,11 @@ def publish(out: str, dest: str) -> list[str]:
     ``dest/<run>.json`` (``dest/<run>.training_log.csv``); returns the runs copied."""
     import shutil
 
-    from tf_lsrec.utils.run_files import RESULTS_NAME, published_paths, training_log_of
+    from tf_lsrec.utils.run_files import published_paths, training_log_of, written_results
 
     os.makedirs(dest, exist_ok=True)
     copied = []
-    for path in sorted(glob.glob(os.path.join(out, "*", RESULTS_NAME))):
+    for path in written_results(out):
         name = os.path.basename(os.path.dirname(path))
         results, log = published_paths(dest, name)
         shutil.copyfile(path, results)

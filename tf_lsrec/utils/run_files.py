@@ -30,9 +30,12 @@ def training_log_of(results_path: str) -> str | None:
     return flat if os.path.exists(flat) else None
 
 
+def written_results(folder: str) -> list[str]:
+    """``<run>/results.json`` under ``folder``, as ``tools/run.py`` writes them (sorted)."""
+    return sorted(glob.glob(os.path.join(folder, "*", RESULTS_NAME)))
+
+
 def run_results(folder: str) -> list[str]:
     """The runs' results under ``folder``: ``<run>/results.json`` as written, then
     ``<model>-seed<n>.json`` as published (each sorted)."""
-    return sorted(glob.glob(os.path.join(folder, "*", RESULTS_NAME))) + sorted(
-        glob.glob(os.path.join(folder, "*-seed*.json"))
-    )
+    return written_results(folder) + sorted(glob.glob(os.path.join(folder, "*-seed*.json")))
