@@ -47,7 +47,7 @@ def run_seed(args, seed: int, argv: list[str]) -> dict:
     from tf_lsrec.io.lookup import VocabLookup
     from tf_lsrec.io.pipeline import SequentialData
     from tf_lsrec.models.popularity_reference import PopularityReference
-    from tf_lsrec.models.ranking_eval import model_catalogue
+    from tf_lsrec.models.ranking_eval import model_catalogue, ranking_record
     from tf_lsrec.utils.provenance import run_record_context
 
     overrides = [*args.set, f"train.seed={seed}"]
@@ -66,9 +66,7 @@ def run_seed(args, seed: int, argv: list[str]) -> dict:
     valid = reference.run_eval(paths.valid_file, hp.valid_num_ngs)
     test = reference.run_eval(paths.test_file, hp.test_num_ngs)
     eval_seconds = time.time() - t0
-    ranking = None
-    if hp.full_ranking_metrics:
-        ranking = {**reference.trainer.last_ranking_info, "metrics": list(hp.full_ranking_metrics)}
+    ranking = ranking_record(reference)
     script_argv = [os.path.basename(sys.executable), "tools/popularity.py", *argv]
     return {
         "model": "popularity",

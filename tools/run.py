@@ -118,10 +118,9 @@ def main(argv=None) -> dict:
             eval_metric=hp.eval_metric,
         )
         fit_seconds = time.time() - t0
-    ranking = None
-    if hp.full_ranking_metrics:  # the catalogue from the prepared files (not in hp)
-        from tf_lsrec.models.ranking_eval import model_catalogue
+    from tf_lsrec.models.ranking_eval import model_catalogue, ranking_record
 
+    if hp.full_ranking_metrics:  # the catalogue from the prepared files (not in hp)
         model.trainer.catalogue = model_catalogue(model, data_paths=paths)
     best = os.path.join(hp.MODEL_DIR, "best_model")
     if os.path.exists(best + ".index"):
@@ -130,12 +129,7 @@ def main(argv=None) -> dict:
     valid = model.run_eval(paths.valid_file, hp.valid_num_ngs)
     test = model.run_eval(paths.test_file, hp.test_num_ngs)
     eval_seconds = time.time() - t0
-    if hp.full_ranking_metrics:
-        ranking = {
-            **model.trainer.last_ranking_info,
-            "metrics": list(hp.full_ranking_metrics),
-            "chunk_size": hp.full_ranking_chunk_size,
-        }
+    ranking = ranking_record(model)
 
     results = {
         "model": hp.model_type,

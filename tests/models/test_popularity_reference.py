@@ -88,6 +88,7 @@ def test_tool_writes_a_record_compare_tabulates(planted, tmp_path):
         assert record["items_counted"] == sum(line.startswith("1\t") for line in f)
     assert 0.0 <= record["test_metrics"]["full_hit@10"] <= 1.0
     assert record["ranking_protocol"]["metrics"] == ["hit@10"]
+    assert record["ranking_protocol"]["chunk_size"] == 4096  # the same record as tools/run.py's
     table, _ = load_tool("compare").summarize(str(tmp_path / "runs"), ["auc"])
     row = table.splitlines()[2]
     assert row.startswith("| popularity | 1 | ") and row.endswith("| – | – |")  # nothing trained

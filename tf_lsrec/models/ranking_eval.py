@@ -89,6 +89,20 @@ def model_catalogue(model, data_paths=None) -> CatalogueIndex:
     )
 
 
+def ranking_record(model) -> dict | None:
+    """The ``ranking_protocol`` entry of a run's ``results.json``: the counts of the model's last
+    ranking (``Trainer.last_ranking_info``), the metrics and the chunk size; None without
+    ``full_ranking_metrics``."""
+    hp = model.hparams
+    if not hp.full_ranking_metrics:
+        return None
+    return {
+        **model.trainer.last_ranking_info,
+        "metrics": list(hp.full_ranking_metrics),
+        "chunk_size": hp.full_ranking_chunk_size,
+    }
+
+
 def positive_batches(data, filename, batch: int) -> Iterator[tuple[dict, list[np.ndarray]]]:
     """Features ``[b <= batch]`` of the label-1 lines of ``filename`` (lines with a history
     shorter than ``min_seq_length`` skipped, as ``eval_dataset`` does) and, per row, the item
