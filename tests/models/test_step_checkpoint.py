@@ -15,12 +15,15 @@ def _weights(model):
     return [v.numpy() for v in model.variables]
 
 
-def test_resume_mid_epoch_gives_the_uninterrupted_weights(make_hparams, tmp_path, monkeypatch):
-    common = dict(epochs=2, checkpoint_steps=5, batch_size=128, save_model=False)
-    hp_a = make_hparams("gru4rec", MODEL_DIR=str(tmp_path / "a"), run_dir=str(tmp_path / "a"),
-                        **common)  # fmt: skip
-    a = get_model_class("gru4rec")(hp_a).fit(hp_a.train_file, hp_a.valid_file, valid_num_ngs=4)
+def _fit(hp):
+    return get_model_class("gru4rec")(hp).fit(hp.train_file, hp.valid_file, valid_num_ngs=4)
 
+
+def _uninterrupted_and_killed(hp_a, tmp_path, monkeypatch):
+    """Fit ``hp_a`` to the end in ``tmp_path/a``; fit the same run in ``tmp_path/b`` killed at
+    epoch 2 step 12 (after the step-10 checkpoint with ``checkpoint_steps: 5``). Returns the
+    finished model and the killed run's hparams."""
+    a = _fit(hp_a)
     hp_b = hp_a.replace(MODEL_DIR=str(tmp_path / "b"), run_dir=str(tmp_path / "b"))
     real_epoch = trainer_module.Trainer._train_epoch
 
@@ -30,7 +33,7 @@ def test_resume_mid_epoch_gives_the_uninterrupted_weights(make_hparams, tmp_path
         def step(batch):
             nonlocal done
             done += 1
-            if epoch == 2 and done == 12:  # the step-10 checkpoint is the last one written
+            if epoch == 2 and done == 12:
                 raise Killed
             return train_step(batch)
 
@@ -38,10 +41,17 @@ def test_resume_mid_epoch_gives_the_uninterrupted_weights(make_hparams, tmp_path
 
     monkeypatch.setattr(trainer_module.Trainer, "_train_epoch", kill_at_epoch_2_step_12)
     with pytest.raises(Killed):
-        get_model_class("gru4rec")(hp_b).fit(hp_b.train_file, hp_b.valid_file, valid_num_ngs=4)
+        _fit(hp_b)
     monkeypatch.setattr(trainer_module.Trainer, "_train_epoch", real_epoch)
+    return a, hp_b
 
-    b = get_model_class("gru4rec")(hp_b).fit(hp_b.train_file, hp_b.valid_file, valid_num_ngs=4)
+
+def test_resume_mid_epoch_gives_the_uninterrupted_weights(make_hparams, tmp_path, monkeypatch):
+    common = dict(epochs=2, checkpoint_steps=5, batch_size=128, save_model=False)
+    hp_a = make_hparams("gru4rec", MODEL_DIR=str(tmp_path / "a"), run_dir=str(tmp_path / "a"),
+                        **common)  # fmt: skip
+    a, hp_b = _uninterrupted_and_killed(hp_a, tmp_path, monkeypatch)
+    b = _fit(hp_b)
     for wa, wb in zip(_weights(a), _weights(b)):
         np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
     # the log is whole: both epochs, the resumed epoch's mean loss over all its steps
@@ -66,31 +76,10 @@ def test_a_deterministic_run_killed_and_resumed_is_bit_identical(
                   deterministic=True)  # fmt: skip
     hp_a = make_hparams("gru4rec", MODEL_DIR=str(tmp_path / "a"), run_dir=str(tmp_path / "a"),
                         **common)  # fmt: skip
-    a = get_model_class("gru4rec")(hp_a).fit(hp_a.train_file, hp_a.valid_file, valid_num_ngs=4)
-
-    hp_b = hp_a.replace(MODEL_DIR=str(tmp_path / "b"), run_dir=str(tmp_path / "b"))
-    real_epoch = trainer_module.Trainer._train_epoch
-
-    def kill_at_epoch_2_step_12(self, train_step, train_file, epoch, *args, **kwargs):
-        done = 0
-
-        def step(batch):
-            nonlocal done
-            done += 1
-            if epoch == 2 and done == 12:
-                raise Killed
-            return train_step(batch)
-
-        return real_epoch(self, step, train_file, epoch, *args, **kwargs)
-
-    monkeypatch.setattr(trainer_module.Trainer, "_train_epoch", kill_at_epoch_2_step_12)
-    with pytest.raises(Killed):
-        get_model_class("gru4rec")(hp_b).fit(hp_b.train_file, hp_b.valid_file, valid_num_ngs=4)
-    monkeypatch.setattr(trainer_module.Trainer, "_train_epoch", real_epoch)
-
+    a, hp_b = _uninterrupted_and_killed(hp_a, tmp_path, monkeypatch)
     caplog.clear()
     with pytest.warns(UserWarning, match=r"RESUMING from .*last/ckpt-\d+ \(epoch 1\)"):
-        b = get_model_class("gru4rec")(hp_b).fit(hp_b.train_file, hp_b.valid_file, valid_num_ngs=4)
+        b = _fit(hp_b)
     assert (skipped in caplog.text) if skipped else ("batches skipped" not in caplog.text)
     for wa, wb in zip(_weights(a), _weights(b)):
         np.testing.assert_array_equal(wa, wb)
