@@ -214,18 +214,23 @@ def test_02_model_comparison(tmp_path):
     params = {
         "RUNS_GLOB": [str(tmp_path / "runs" / "*" / "results.json")],
         "LAUNCH_DIR": str(tmp_path / "runs"),
-        "LAUNCH": [("hparams/gru4rec.yaml", seed, tiny) for seed in (1, 2)],
+        "LAUNCH": [("hparams/gru4rec.yaml", seed, tiny) for seed in (1, 2)]
+        + [("hparams/gru4rec.yaml", 1, [*tiny, "train.train_negatives=uniform"])],
     }
     nb = _run("02_model_comparison", params, tmp_path)
     text = _text(nb)
-    assert "2 run(s) read from 2 file(s); 0 skipped" in text
-    # the table: one row (synthetic, gru4rec) over 2 seeds, mean ± std of the two runs
+    assert "3 run(s) read from 3 file(s); 0 skipped" in text
+    # the table: one row (synthetic, gru4rec) over 2 seeds, mean ± std of the two runs, and the
+    # run trained on uniform negatives in a row of its own
     results = [json.loads(p.read_text()) for p in (tmp_path / "runs").glob("*/results.json")]
-    aucs = sorted(r["test_metrics"]["auc"] for r in results)
+    uniform = [r for r in results if r["hparams"]["train_negatives"] == "uniform"]
+    assert len(uniform) == 1 and f"{uniform[0]['test_metrics']['auc']:.4f}" in text
+    assert "gru4rec (uniform neg.)" in text
+    aucs = sorted(r["test_metrics"]["auc"] for r in results if r not in uniform)
     mean = sum(aucs) / 2
     std = abs(aucs[1] - aucs[0]) / 2**0.5  # sample std of two values
     assert f"{mean:.4f} ± {std:.4f}" in text
-    assert "2 training log(s)" in text
+    assert "3 training log(s)" in text
     assert _n_figures(nb) == 2  # bar charts + training curves
 
 
