@@ -160,6 +160,14 @@ def uniform_negatives(
     return draw + tf.cast(skip, tf.int32)
 
 
+def _file_version(path: str) -> tuple:
+    """``(absolute path, size, mtime)`` of an existing file: what per-file caches key on."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"sequential data file {path} does not exist")
+    st = os.stat(path)
+    return (os.path.abspath(path), st.st_size, st.st_mtime_ns)
+
+
 def refuse_uniform_negatives(hparams: Any, model: str) -> None:
     """Raise ``HParamsError`` if ``train_negatives`` is not ``in_batch`` for ``model``, whose
     per-position training negatives are drawn among the batch's targets in the model itself:
@@ -226,10 +234,7 @@ class SequentialData:
         already made with any group size instead of reading the file again.
         """
         path = os.fspath(path)
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"sequential data file {path} does not exist")
-        st = os.stat(path)
-        version = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
+        version = _file_version(path)
         checked = self._stats.setdefault(version, {})
         if group_size is None and checked:
             return next(iter(checked.values()))
@@ -257,8 +262,7 @@ class SequentialData:
         from tf_lsrec.serving.catalogue import catalogue_from_file
 
         path = os.fspath(train_file)
-        st = os.stat(path)
-        version = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
+        version = _file_version(path)
         if version not in self._negative_pools:
             catalogue = catalogue_from_file(self.lookup.vocab("item"), path)
             pool = CatalogueIndex.from_catalogue(catalogue, self.lookup, self.vocab_sizes["item"])
@@ -331,8 +335,8 @@ class SequentialData:
             raise ValueError(
                 f"hparams `train_negatives` = {mode!r}; expected 'in_batch' or 'uniform'"
             )
-        pool = self.negative_pool(path) if mode == "uniform" else None
         ds, kept = self._lines(path, int(hp.min_seq_length), "train", group_size=1)
+        pool = self.negative_pool(path) if mode == "uniform" else None
         if kept < batch:
             raise ValueError(
                 f"{path}: {kept} usable training lines, fewer than batch_size={batch}; every "
